@@ -1,0 +1,1 @@
+"""Runtime wiring: settings, the Application, i18n, guards, CLI and the offline stand-in."""

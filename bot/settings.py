@@ -1,0 +1,104 @@
+"""Settings from LIAISON_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "LIAISON_"
+NESTED_DELIMITER = "__"
+
+
+class Mode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+class WebhookSettings(BaseModel):
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    url: str | None = None
+    path: str = "telegram"
+    secret_token: SecretStr | None = None
+
+
+class SendingSettings(BaseModel):
+    global_rate: float = Field(default=25.0, gt=0)
+    per_chat_interval: float = Field(default=1.0, ge=0)
+    tick_seconds: float = Field(default=30.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    bot_token: SecretStr | None = None
+    bot_username: str | None = None
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    api_base_url: str = "https://api.telegram.org/bot"
+    api_file_base_url: str = "https://api.telegram.org/file/bot"
+    mode: Mode = Mode.POLLING
+    webhook: WebhookSettings = WebhookSettings()
+    sending: SendingSettings = SendingSettings()
+    default_locale: str = "zh_CN"
+    default_phone_region: str = "CN"
+    log_level: str = "INFO"
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from bot.i18n import SUPPORTED_LOCALES
+
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'liaison.db'}"
+        if self.mode is Mode.WEBHOOK and not self.webhook.url:
+            raise ValueError("LIAISON_WEBHOOK__URL is required when LIAISON_MODE=webhook")
+        return self
+
+    def require_token(self) -> str:
+        if self.bot_token is None or not self.bot_token.get_secret_value().strip():
+            raise SettingsError(
+                f"{ENV_PREFIX}BOT_TOKEN: missing; get a token from @BotFather (see README)"
+            )
+        return self.bot_token.get_secret_value().strip()
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names the variable in one line."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Reads settings, turning a validation failure into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(part) for part in first["loc"]]
+        name = ENV_PREFIX + NESTED_DELIMITER.join(loc).upper() if loc else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        if not loc and message.startswith(ENV_PREFIX):
+            raise SettingsError(message) from None
+        raise SettingsError(f"{name}: {message}") from None

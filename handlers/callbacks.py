@@ -1,0 +1,75 @@
+"""Callback data codec: short, versioned, parsed in one place (never match on labels)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+MAX_BYTES = 64
+
+
+class BadCallback(ValueError):
+    """The button data is forged, stale, or from an older bot version."""
+
+
+def _encode(*parts: str) -> str:
+    data = ":".join(parts)
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+    return data
+
+
+@dataclass(frozen=True)
+class ScheduleButton:
+    PREFIX = "sc1"
+    view: str
+    day: date
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.view, self.day.isoformat())
+
+    @classmethod
+    def decode(cls, data: str) -> ScheduleButton:
+        try:
+            prefix, view, day = data.split(":")
+            if prefix != cls.PREFIX or view not in {"today", "week", "next", "day"}:
+                raise BadCallback(data)
+            return cls(view, date.fromisoformat(day))
+        except ValueError as exc:
+            raise BadCallback(data) from exc
+
+
+@dataclass(frozen=True)
+class LanguageButton:
+    PREFIX = "lg1"
+    locale: str
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.locale)
+
+    @classmethod
+    def decode(cls, data: str) -> LanguageButton:
+        prefix, _, locale = data.partition(":")
+        if prefix != cls.PREFIX or not locale:
+            raise BadCallback(data)
+        return cls(locale)
+
+
+@dataclass(frozen=True)
+class TimezoneButton:
+    PREFIX = "tz1"
+    zone: str
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.zone)
+
+    @classmethod
+    def decode(cls, data: str) -> TimezoneButton:
+        prefix, _, zone = data.partition(":")
+        if prefix != cls.PREFIX or not zone:
+            raise BadCallback(data)
+        return cls(zone)
+
+
+def pattern(prefix: str) -> str:
+    return f"^{prefix}:"

@@ -1,0 +1,80 @@
+"""The command menu: one list per role and language; what each person may do."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import TelegramError
+
+from bot.i18n import N_, Translator, translator
+from services.people import SUPPORTED_LOCALES
+from storage.database import Database
+from storage.models import Person, Programme, Role
+
+log = logging.getLogger(__name__)
+
+# (command, description) in the order shown; descriptions are translated per reader.
+GUEST = [
+    ("start", N_("Link your Telegram account to the programme")),
+    ("help", N_("What this bot does")),
+]
+COMMON = [
+    ("schedule", N_("Schedule: today, this week, next, or a date")),
+    ("next", N_("Your next sessions")),
+    ("language", N_("Change the language")),
+    ("timezone", N_("Change your time zone")),
+    ("help", N_("What you can do here")),
+]
+BY_ROLE: dict[Role, list[tuple[str, str]]] = {
+    Role.CADRE: COMMON,
+    Role.ORGANIZER: COMMON,
+    Role.OBSERVER: COMMON,
+}
+
+
+def commands_for(role: Role | None) -> list[tuple[str, str]]:
+    return GUEST if role is None else BY_ROLE[role]
+
+
+def bot_commands(role: Role | None, t: Translator) -> list[BotCommand]:
+    return [BotCommand(name, t(description)) for name, description in commands_for(role)]
+
+
+async def set_menu_for_chat(bot: Bot, chat_id: int, role: Role, locale: str) -> bool:
+    """Sets one person's menu; a failure is logged and never stops the caller."""
+    try:
+        await bot.set_my_commands(
+            bot_commands(role, translator(locale)), scope=BotCommandScopeChat(chat_id)
+        )
+    except TelegramError as exc:
+        log.warning("could not set the command menu for chat %s: %s", chat_id, exc)
+        return False
+    return True
+
+
+async def set_all_menus(bot: Bot, db: Database, default_locale: str) -> None:
+    """Sets the guest menu per language, then each enrolled person's menu by role."""
+    try:
+        await bot.set_my_commands(
+            bot_commands(None, translator(default_locale)), scope=BotCommandScopeDefault()
+        )
+        for locale in SUPPORTED_LOCALES:
+            await bot.set_my_commands(
+                bot_commands(None, translator(locale)),
+                scope=BotCommandScopeDefault(),
+                language_code=locale.split("_")[0],
+            )
+    except TelegramError as exc:
+        log.warning("could not set the default command menu: %s", exc)
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                select(Person.telegram_chat_id, Person.role, Person.locale, Programme.default_locale)
+                .join(Programme, Programme.id == Person.programme_id)
+                .where(Person.telegram_chat_id.is_not(None), Person.unreachable_at.is_(None))
+            )
+        ).all()
+    for chat_id, role, locale, programme_locale in rows:
+        await set_menu_for_chat(bot, chat_id, Role(role), locale or programme_locale)

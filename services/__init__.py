@@ -1,0 +1,1 @@
+"""Business rules; nothing here knows about Telegram."""

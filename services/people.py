@@ -1,0 +1,93 @@
+"""Who is talking to the bot, and the preferences they can change themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from services.audit import record
+from services.errors import UnknownLocale, UnknownTimezone
+from services.timezones import canonical_timezone
+from storage.database import Database
+from storage.models import Person, Programme, Role
+
+SUPPORTED_LOCALES = ("zh_CN", "en")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The enrolled person behind an update, with what rendering needs to know."""
+
+    person_id: int
+    programme_id: str
+    name: str
+    role: Role
+    locale: str | None
+    timezone: str
+    home_timezone: str
+    host_timezone: str
+    programme_locale: str
+    phone: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.ORGANIZER, Role.OBSERVER)
+
+
+def actor_from(person: Person, programme: Programme) -> Actor:
+    default_zone = (
+        programme.host_timezone if person.role == Role.CADRE else programme.home_timezone
+    )
+    return Actor(
+        person_id=person.id,
+        programme_id=programme.id,
+        name=person.name,
+        role=Role(person.role),
+        locale=person.locale,
+        timezone=person.timezone or default_zone,
+        home_timezone=programme.home_timezone,
+        host_timezone=programme.host_timezone,
+        programme_locale=programme.default_locale,
+        phone=person.phone,
+    )
+
+
+async def load_actor(db: Database, telegram_user_id: int) -> Actor | None:
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(Person, Programme)
+                .join(Programme, Programme.id == Person.programme_id)
+                .where(Person.telegram_user_id == telegram_user_id)
+            )
+        ).first()
+    return actor_from(row[0], row[1]) if row else None
+
+
+async def set_locale(db: Database, person_id: int, locale: str) -> str:
+    if locale not in SUPPORTED_LOCALES:
+        raise UnknownLocale(locale)
+    async with db.transaction() as session:
+        person = await session.get_one(Person, person_id)
+        person.locale = locale
+        await record(
+            session, "person.locale", programme_id=person.programme_id,
+            actor_person_id=person.id, details={"locale": locale},
+        )  # fmt: skip
+    return locale
+
+
+async def set_timezone(db: Database, person_id: int, name: str) -> str:
+    """Sets the person's zone after checking it against the tz database."""
+    zone_name = canonical_timezone(name)
+    if zone_name is None:
+        raise UnknownTimezone(name)
+    async with db.transaction() as session:
+        person = await session.get_one(Person, person_id)
+        person.timezone = zone_name
+        await record(
+            session, "person.timezone", programme_id=person.programme_id,
+            actor_person_id=person.id, details={"timezone": zone_name},
+        )  # fmt: skip
+    return zone_name

@@ -1,0 +1,1 @@
+"""Persistence: engine, sessions, typed models and query functions that never commit."""

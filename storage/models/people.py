@@ -1,0 +1,74 @@
+"""The roster: people of a programme and their one-time enrolment codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import BigIntPK, Base, JSONDoc, utcnow
+
+
+class Role(StrEnum):
+    CADRE = "cadre"
+    ORGANIZER = "organizer"
+    OBSERVER = "observer"
+
+
+class PersonStatus(StrEnum):
+    """Roster status through the lifecycle; stored as text, values are stable."""
+
+    CANDIDATE = "candidate"
+    SHORTLISTED = "shortlisted"
+    SELECTED = "selected"
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    RETURNED = "returned"
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("programme_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    programme_id: Mapped[str] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    position: Mapped[str | None] = mapped_column(String(200))
+    # E.164, normalised on import so a shared contact matches whatever the roster wrote.
+    phone: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16), default=Role.CADRE)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=PersonStatus.SELECTED)
+    test_batch: Mapped[int | None]
+    english_score: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+    bft_level: Mapped[str | None] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    enrolled_at: Mapped[datetime | None]
+    unreachable_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EnrolmentCode(Base):
+    """A single-use code; only its SHA-256 is kept so a database leak reveals no code."""
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship()

@@ -1,0 +1,92 @@
+"""Check-in surveys, their questions, and each due run with its answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import BigIntPK, Base, JSONDoc, utcnow
+
+
+class RunState(StrEnum):
+    DUE = "due"
+    SENT = "sent"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    MISSED = "missed"
+    ESCALATED = "escalated"
+
+
+class Survey(Base):
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("programme_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    programme_id: Mapped[str] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(64))
+    title_zh: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    # {"weekdays": ["tue", "fri"], "at": "20:00"}, applied in each cadre's own zone.
+    schedule: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    phase_keys: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    window_minutes: Mapped[int]
+    remind_after_minutes: Mapped[int]
+    escalate_after_minutes: Mapped[int]
+    alert_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class SurveyQuestion(Base):
+    __tablename__ = "survey_questions"
+    __table_args__ = (UniqueConstraint("survey_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int]
+    # text, voice_or_text, choice, scale, yes_no
+    kind: Mapped[str] = mapped_column(String(16))
+    text_zh: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[dict[str, str]]] = mapped_column(JSONDoc, default=list)
+    optional: Mapped[bool] = mapped_column(default=False)
+
+
+class SurveyRun(Base):
+    """One due instance of a survey for one cadre; the state machine lives here, not in RAM."""
+
+    __tablename__ = "survey_runs"
+    __table_args__ = (UniqueConstraint("survey_id", "person_id", "slot_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    slot_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default=RunState.DUE, index=True)
+    current_question: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyAnswer(Base):
+    __tablename__ = "survey_answers"
+    __table_args__ = (UniqueConstraint("run_id", "question_key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("survey_runs.id", ondelete="CASCADE"))
+    question_key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(Text)
+    skipped: Mapped[bool] = mapped_column(default=False)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
