@@ -1,0 +1,81 @@
+"""Building the Application in one place, never at import time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, cast
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from bot.context import BotApplication, BotContext, BotData
+from bot.errors import on_error
+from bot.guards import guard
+from bot.settings import Settings
+from handlers import register_all
+from handlers.menu import set_all_menus
+from services.clock import Clock, SystemClock
+from services.updates import prune_updates
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+GUARD_GROUP = -1
+
+
+async def _prune(context: BotContext) -> None:
+    removed = await prune_updates(context.db, context.clock.now())
+    if removed:
+        log.info("forgot %s old update ids", removed)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    request: BaseRequest | None = None,
+    token: str | None = None,
+    rate_limit: bool = True,
+) -> BotApplication:
+    """Wires settings, database, clock and handlers into a ready Application.
+
+    ``request`` replaces the HTTP transport: the tests and the offline demo pass the
+    recording fake, so nothing leaves the machine.
+    """
+    bot_data = BotData()
+    bot_data.settings = settings
+    bot_data.db = db or Database.from_url(settings.database_url)
+    bot_data.clock = clock or SystemClock()
+    context_types = ContextTypes(context=BotContext, bot_data=lambda: bot_data)
+
+    async def post_init(app: BotApplication) -> None:
+        await set_all_menus(app.bot, bot_data.db, settings.default_locale)
+
+    builder = (
+        ApplicationBuilder()
+        .token(token or settings.require_token())
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.api_file_base_url)
+        .context_types(context_types)
+        .post_init(post_init)  # type: ignore[arg-type]
+    )
+    if rate_limit:
+        builder = builder.rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.sending.global_rate, max_retries=2)
+        )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app = cast(BotApplication, builder.build())
+
+    app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)  # type: ignore[arg-type]
+    register_all(app)
+    app.add_error_handler(on_error)  # type: ignore[arg-type]
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            cast(Any, _prune), interval=timedelta(hours=6), first=timedelta(minutes=5),
+            name="prune-updates",
+        )  # fmt: skip
+    return app

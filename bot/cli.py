@@ -1,0 +1,233 @@
+"""The `liaison` command: run the bot, migrate, load programmes and rosters, issue codes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.settings import Mode, Settings, SettingsError, load_settings
+from services.clock import SystemClock
+from services.document import DocumentError
+from storage.database import Database
+
+T = TypeVar("T")
+log = logging.getLogger("liaison")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def runner() -> T:
+        db = Database.from_url(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(runner())
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+@click.group()
+def main() -> None:
+    """Liaison: a Telegram bot for tracking overseas training programmes."""
+
+
+@main.command()
+@click.option("--no-migrate", is_flag=True, help="Do not upgrade the database schema first.")
+def run(no_migrate: bool) -> None:
+    """Runs the bot (long polling, or a webhook when LIAISON_MODE=webhook)."""
+    from bot.application import build_application
+    from bot.logging_setup import configure_logging
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    try:
+        token = settings.require_token()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    secrets: tuple[str, ...] = (token,)
+    if settings.webhook.secret_token is not None:
+        secrets += (settings.webhook.secret_token.get_secret_value(),)
+    configure_logging(settings.log_level, secrets)
+    _prepare_data_dir(settings)
+    if not no_migrate:
+        upgrade(settings.database_url)
+    app = build_application(settings, token=token)
+    if settings.mode is Mode.WEBHOOK:
+        hook = settings.webhook
+        assert hook.url is not None
+        app.run_webhook(
+            listen=hook.listen,
+            port=hook.port,
+            url_path=hook.path,
+            webhook_url=f"{hook.url.rstrip('/')}/{hook.path}",
+            secret_token=hook.secret_token.get_secret_value() if hook.secret_token else None,
+            allowed_updates=["message", "edited_message", "callback_query"],
+        )
+    else:
+        app.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+
+
+@main.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrades the schema (to the latest revision by default)."""
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    _prepare_data_dir(settings)
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Downgrades the schema to REVISION (e.g. base)."""
+    from storage.migrate import downgrade
+
+    downgrade(_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group()
+def programme() -> None:
+    """Programme definition files."""
+
+
+def _report(exc: DocumentError) -> None:
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    count = len(exc.problems)
+    raise click.ClickException(f"{count} problem{'s' if count != 1 else ''}; nothing written")
+
+
+@programme.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def programme_check(file: Path) -> None:
+    """Validates FILE without writing anything."""
+    from services.programmes import plan_programme
+
+    try:
+        plan = plan_programme(file)
+    except DocumentError as exc:
+        _report(exc)
+        return
+    definition = plan.definition
+    click.echo(
+        f"{file.name}: ok — programme {definition.programme.id}: {len(definition.phases)} phases, "
+        f"{len(plan.sessions)} sessions, {len(plan.assignments)} assignments, "
+        f"{len(definition.surveys)} surveys"
+    )
+
+
+@programme.command("load")
+@click.argument("file", type=click.Path(path_type=Path))
+def programme_load(file: Path) -> None:
+    """Validates FILE and writes it in one transaction (again: updates in place)."""
+    from services.programmes import load_programme
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    _prepare_data_dir(settings)
+    upgrade(settings.database_url)
+    try:
+        result = _with_db(settings, lambda database: load_programme(database, file))
+    except DocumentError as exc:
+        _report(exc)
+        return
+    verb = "created" if result.created else "updated"
+    counts = ", ".join(f"{n} {k}" for k, n in result.counts.items())
+    click.echo(f"programme {result.programme_id} {verb}: {counts}")
+    removed = {k: n for k, n in result.removed.items() if n}
+    if removed:
+        click.echo("removed (no longer in the file): " + ", ".join(f"{n} {k}" for k, n in removed.items()))
+
+
+@main.group()
+def roster() -> None:
+    """The people of a programme."""
+
+
+@roster.command("import")
+@click.option("--programme", "programme_id", required=True, help="Programme id, e.g. jinjiang-2014.")
+@click.argument("file", type=click.Path(path_type=Path))
+def roster_import(programme_id: str, file: Path) -> None:
+    """Imports a CSV (UTF-8, with or without BOM) or XLSX roster; all or nothing."""
+    from services.roster import RosterError, import_roster
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    _prepare_data_dir(settings)
+    upgrade(settings.database_url)
+    try:
+        result = _with_db(
+            settings,
+            lambda database: import_roster(
+                database, programme_id, file, settings.default_phone_region
+            ),
+        )
+    except RosterError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s); nothing written") from None
+    click.echo(f"roster of {programme_id}: {result.created} added, {result.updated} updated")
+
+
+@main.command()
+@click.option("--programme", "programme_id", required=True, help="Programme id.")
+@click.option("--name", "names", multiple=True, help="Only this person (repeatable).")
+@click.option("--days", default=14, show_default=True, help="Days until the codes expire.")
+@click.option("--all", "include_enrolled", is_flag=True, help="Also people already enrolled.")
+def codes(programme_id: str, names: tuple[str, ...], days: int, include_enrolled: bool) -> None:
+    """Prints one-time enrolment codes (older unused codes of those people stop working)."""
+    from services.enrolment import issue_codes
+
+    settings = _settings()
+    issued = _with_db(
+        settings,
+        lambda database: issue_codes(
+            database, SystemClock(), programme_id, names=list(names) or None,
+            valid_for=timedelta(days=days), include_enrolled=include_enrolled,
+        ),  # fmt: skip
+    )
+    if not issued:
+        click.echo("nobody to issue a code to (everyone enrolled, or no such name)")
+        return
+    for item in issued:
+        link = (
+            f"https://t.me/{settings.bot_username}?start={item.code}"
+            if settings.bot_username
+            else f"/start {item.code}"
+        )
+        click.echo(f"{item.name}\t{item.role}\t{item.code}\t{link}")
+    click.echo(f"{len(issued)} codes, valid until {issued[0].expires_at:%Y-%m-%d %H:%M} UTC")
+
+
+def entry(argv: list[str] | None = None) -> Any:
+    return main.main(args=argv, prog_name="liaison", standalone_mode=True)
+
+
+if __name__ == "__main__":
+    sys.exit(entry())
