@@ -45,14 +45,11 @@ def build_application(
     ``request`` replaces the HTTP transport: the tests and the offline demo pass the
     recording fake, so nothing leaves the machine.
     """
-    bot_data = BotData()
-    bot_data.settings = settings
-    bot_data.db = db or Database.from_url(settings.database_url)
-    bot_data.clock = clock or SystemClock()
-    context_types = ContextTypes(context=BotContext, bot_data=lambda: bot_data)
+    database = db or Database.from_url(settings.database_url)
+    context_types = ContextTypes(context=BotContext, bot_data=BotData)
 
     async def post_init(app: BotApplication) -> None:
-        await set_all_menus(app.bot, bot_data.db, settings.default_locale)
+        await set_all_menus(app.bot, database, settings.default_locale)
 
     builder = (
         ApplicationBuilder()
@@ -60,22 +57,27 @@ def build_application(
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_file_base_url)
         .context_types(context_types)
-        .post_init(post_init)  # type: ignore[arg-type]
+        .post_init(post_init)
     )
     if rate_limit:
         builder = builder.rate_limiter(
-            AIORateLimiter(overall_max_rate=settings.sending.global_rate, max_retries=2)
+            AIORateLimiter(overall_max_rate=settings.sending.global_rate, max_retries=2)  # type: ignore[arg-type]
         )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = cast(BotApplication, builder.build())
+    app.bot_data.settings = settings
+    app.bot_data.db = database
+    app.bot_data.clock = clock or SystemClock()
 
-    app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)  # type: ignore[arg-type]
+    app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
     register_all(app)
-    app.add_error_handler(on_error)  # type: ignore[arg-type]
+    app.add_error_handler(on_error)
     if app.job_queue is not None:
         app.job_queue.run_repeating(
-            cast(Any, _prune), interval=timedelta(hours=6), first=timedelta(minutes=5),
+            cast(Any, _prune),
+            interval=timedelta(hours=6),
+            first=timedelta(minutes=5),
             name="prune-updates",
-        )  # fmt: skip
+        )
     return app

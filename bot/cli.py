@@ -162,7 +162,9 @@ def programme_load(file: Path) -> None:
     click.echo(f"programme {result.programme_id} {verb}: {counts}")
     removed = {k: n for k, n in result.removed.items() if n}
     if removed:
-        click.echo("removed (no longer in the file): " + ", ".join(f"{n} {k}" for k, n in removed.items()))
+        click.echo(
+            "removed (no longer in the file): " + ", ".join(f"{n} {k}" for k, n in removed.items())
+        )
 
 
 @main.group()
@@ -171,7 +173,9 @@ def roster() -> None:
 
 
 @roster.command("import")
-@click.option("--programme", "programme_id", required=True, help="Programme id, e.g. jinjiang-2014.")
+@click.option(
+    "--programme", "programme_id", required=True, help="Programme id, e.g. jinjiang-2014."
+)
 @click.argument("file", type=click.Path(path_type=Path))
 def roster_import(programme_id: str, file: Path) -> None:
     """Imports a CSV (UTF-8, with or without BOM) or XLSX roster; all or nothing."""
@@ -208,9 +212,13 @@ def codes(programme_id: str, names: tuple[str, ...], days: int, include_enrolled
     issued = _with_db(
         settings,
         lambda database: issue_codes(
-            database, SystemClock(), programme_id, names=list(names) or None,
-            valid_for=timedelta(days=days), include_enrolled=include_enrolled,
-        ),  # fmt: skip
+            database,
+            SystemClock(),
+            programme_id,
+            names=list(names) or None,
+            valid_for=timedelta(days=days),
+            include_enrolled=include_enrolled,
+        ),
     )
     if not issued:
         click.echo("nobody to issue a code to (everyone enrolled, or no such name)")

@@ -16,9 +16,7 @@ async def on_error(update: object, context: BotContext) -> None:
     """Logs every unhandled error and apologises to the user in their language."""
     update_id = update.update_id if isinstance(update, Update) else None
     user_id = (
-        update.effective_user.id
-        if isinstance(update, Update) and update.effective_user
-        else None
+        update.effective_user.id if isinstance(update, Update) and update.effective_user else None
     )
     log.error(
         "unhandled error in update %s from user %s", update_id, user_id, exc_info=context.error

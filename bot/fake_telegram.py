@@ -149,10 +149,14 @@ class RecordingRequest(BaseRequest):
     # Results ----------------------------------------------------------------------------
     def bot_user(self) -> dict[str, Any]:
         return {
-            "id": self.bot_id, "is_bot": True, "first_name": "Liaison",
-            "username": self.username, "can_join_groups": False,
-            "can_read_all_group_messages": False, "supports_inline_queries": False,
-        }  # fmt: skip
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Liaison",
+            "username": self.username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
         self._next_message_id += 1
@@ -177,9 +181,11 @@ class RecordingRequest(BaseRequest):
             file_id = str(params.get("file_id"))
             content = self.files.get(f"files/{file_id}", b"")
             return {
-                "file_id": file_id, "file_unique_id": f"u-{file_id}",
-                "file_size": len(content), "file_path": f"files/{file_id}",
-            }  # fmt: skip
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": len(content),
+                "file_path": f"files/{file_id}",
+            }
         if method == "getUpdates":
             pending, self.updates = self.updates, []
             return pending

@@ -104,9 +104,12 @@ class UpdateFactory:
         caption: str | None = None,
     ) -> Update:  # fmt: skip
         document = {
-            "file_id": file_id, "file_unique_id": f"u-{file_id}", "file_name": file_name,
-            "mime_type": mime_type, "file_size": size,
-        }  # fmt: skip
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": size,
+        }
         fields: dict[str, Any] = {"document": document}
         if caption:
             fields["caption"] = caption
@@ -114,11 +117,21 @@ class UpdateFactory:
 
     def photo(self, user: FakeUser, *, file_id: str, size: int, group: str | None = None) -> Update:
         sizes = [
-            {"file_id": f"{file_id}-s", "file_unique_id": f"u-{file_id}-s", "width": 90,
-             "height": 90, "file_size": size // 10},
-            {"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 1280,
-             "height": 960, "file_size": size},
-        ]  # fmt: skip
+            {
+                "file_id": f"{file_id}-s",
+                "file_unique_id": f"u-{file_id}-s",
+                "width": 90,
+                "height": 90,
+                "file_size": size // 10,
+            },
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "width": 1280,
+                "height": 960,
+                "file_size": size,
+            },
+        ]
         fields: dict[str, Any] = {"photo": sizes}
         if group:
             fields["media_group_id"] = group
@@ -126,15 +139,21 @@ class UpdateFactory:
 
     def voice(self, user: FakeUser, *, file_id: str, duration: int, size: int) -> Update:
         voice = {
-            "file_id": file_id, "file_unique_id": f"u-{file_id}", "duration": duration,
-            "mime_type": "audio/ogg", "file_size": size,
-        }  # fmt: skip
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": size,
+        }
         return self._update(message=self._message(user, voice=voice))
 
     def group_text(self, user: FakeUser, text: str, chat_id: int = -100200300) -> Update:
         chat = {"id": chat_id, "type": "supergroup", "title": "A group"}
         message = {
-            "message_id": next(self._message_ids), "date": FIXED_DATE, "chat": chat,
-            "from": user.as_dict(), "text": text,
-        }  # fmt: skip
+            "message_id": next(self._message_ids),
+            "date": FIXED_DATE,
+            "chat": chat,
+            "from": user.as_dict(),
+            "text": text,
+        }
         return self._update(message=message)

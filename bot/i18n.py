@@ -21,10 +21,10 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 HOME_ZONE_CITY = {"Asia/Shanghai": "Beijing", "Asia/Chongqing": "Beijing"}
 
-__all__ = ["SUPPORTED_LOCALES", "N_", "Translator", "choose_locale", "translator"]
+__all__ = ["N_", "SUPPORTED_LOCALES", "Translator", "choose_locale", "translator"]
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+def N_(message: str) -> str:
     """Marks a text for extraction where it is defined; it is translated where it is shown."""
     return message
 
@@ -113,15 +113,15 @@ class Translator:
         home = HOME_ZONE_CITY.get(zone_name)
         if home is not None:
             return self(N_("Beijing"))
-        return str(
-            get_timezone_location(zone(zone_name), locale=self._babel, return_city=True)
-        )
+        return str(get_timezone_location(zone(zone_name), locale=self._babel, return_city=True))
 
     def with_other_zone(
         self, instant: datetime, reader_zone: str, other_zone: str, *, full: bool = False
     ) -> str:
         """Reader's local time with the other side's beside it: "周二 09:00（北京时间 21:00）"."""
-        local = self.full(instant, reader_zone) if full else self.weekday_clock(instant, reader_zone)
+        local = (
+            self.full(instant, reader_zone) if full else self.weekday_clock(instant, reader_zone)
+        )
         if reader_zone == other_zone or _same_offset(instant, reader_zone, other_zone):
             return local
         same_day = (
@@ -129,9 +129,7 @@ class Translator:
             == instant.astimezone(zone(other_zone)).date()
         )
         other = (
-            self.clock(instant, other_zone)
-            if same_day
-            else self.weekday_clock(instant, other_zone)
+            self.clock(instant, other_zone) if same_day else self.weekday_clock(instant, other_zone)
         )
         return self("{local} ({city} time {other})").format(
             local=local, city=self.city(other_zone), other=other
@@ -139,9 +137,9 @@ class Translator:
 
 
 def _same_offset(instant: datetime, first: str, second: str) -> bool:
-    return instant.astimezone(zone(first)).utcoffset() == instant.astimezone(
-        zone(second)
-    ).utcoffset()
+    return (
+        instant.astimezone(zone(first)).utcoffset() == instant.astimezone(zone(second)).utcoffset()
+    )
 
 
 @cache

@@ -86,9 +86,12 @@ async def on_start(update: Update, context: BotContext) -> None:
     if context.args:
         try:
             result = await enrolment.enrol_by_code(
-                context.db, context.clock, telegram_user_id=user.id, chat_id=chat.id,
+                context.db,
+                context.clock,
+                telegram_user_id=user.id,
+                chat_id=chat.id,
                 code=context.args[0],
-            )  # fmt: skip
+            )
         except DomainError as error:
             await reply(update, refusal_text(error, t))
             return
@@ -112,12 +115,18 @@ async def on_contact(update: Update, context: BotContext) -> None:
         return
     try:
         result = await enrolment.enrol_by_contact(
-            context.db, context.clock, telegram_user_id=user.id, chat_id=chat.id,
-            contact_user_id=message.contact.user_id, phone=message.contact.phone_number,
+            context.db,
+            context.clock,
+            telegram_user_id=user.id,
+            chat_id=chat.id,
+            contact_user_id=message.contact.user_id,
+            phone=message.contact.phone_number,
             default_region=context.settings.default_phone_region,
-        )  # fmt: skip
+        )
     except ContactNotOwn as error:
-        await reply(update, refusal_text(error, context.t), reply_markup=contact_keyboard(context.t))
+        await reply(
+            update, refusal_text(error, context.t), reply_markup=contact_keyboard(context.t)
+        )
         return
     except DomainError as error:
         await reply(update, refusal_text(error, context.t), reply_markup=ReplyKeyboardRemove())

@@ -45,6 +45,8 @@ async def on_stale_button(update: Update, context: BotContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, on_edited))
-    app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, on_unknown_command))
+    app.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, on_unknown_command)
+    )
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, on_other_message))
     app.add_handler(CallbackQueryHandler(on_stale_button))

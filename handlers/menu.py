@@ -71,7 +71,9 @@ async def set_all_menus(bot: Bot, db: Database, default_locale: str) -> None:
     async with db.read() as session:
         rows = (
             await session.execute(
-                select(Person.telegram_chat_id, Person.role, Person.locale, Programme.default_locale)
+                select(
+                    Person.telegram_chat_id, Person.role, Person.locale, Programme.default_locale
+                )
                 .join(Programme, Programme.id == Person.programme_id)
                 .where(Person.telegram_chat_id.is_not(None), Person.unreachable_at.is_(None))
             )

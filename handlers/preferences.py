@@ -41,15 +41,17 @@ async def on_language_button(update: Update, context: BotContext) -> None:
     if query is None or actor is None or query.data is None:
         return
     try:
-        locale = await set_locale(context.db, actor.person_id, LanguageButton.decode(query.data).locale)
+        locale = await set_locale(
+            context.db, actor.person_id, LanguageButton.decode(query.data).locale
+        )
     except (BadCallback, UnknownLocale):
         await query.answer(context.t("This button is no longer valid."), show_alert=True)
         return
     context.t = t = translator(locale)
     await query.answer()
-    await query.edit_message_text(t("Language set to {language}.").format(
-        language=LANGUAGE_NAMES[locale]
-    ))
+    await query.edit_message_text(
+        t("Language set to {language}.").format(language=LANGUAGE_NAMES[locale])
+    )
     if chat is not None:
         await set_menu_for_chat(context.bot, chat.id, actor.role, locale)
 
@@ -126,6 +128,10 @@ async def on_timezone_button(update: Update, context: BotContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("language", on_language))
-    app.add_handler(CallbackQueryHandler(on_language_button, pattern=pattern(LanguageButton.PREFIX)))
+    app.add_handler(
+        CallbackQueryHandler(on_language_button, pattern=pattern(LanguageButton.PREFIX))
+    )
     app.add_handler(CommandHandler("timezone", on_timezone))
-    app.add_handler(CallbackQueryHandler(on_timezone_button, pattern=pattern(TimezoneButton.PREFIX)))
+    app.add_handler(
+        CallbackQueryHandler(on_timezone_button, pattern=pattern(TimezoneButton.PREFIX))
+    )

@@ -21,10 +21,17 @@ from services.timezones import zone
 from storage.models import Role
 
 VIEW_WORDS = {
-    "today": View.TODAY, "今天": View.TODAY, "今日": View.TODAY,
-    "week": View.WEEK, "本周": View.WEEK, "周": View.WEEK, "这周": View.WEEK,
-    "next": View.NEXT, "下一个": View.NEXT, "接下来": View.NEXT,
-}  # fmt: skip
+    "today": View.TODAY,
+    "今天": View.TODAY,
+    "今日": View.TODAY,
+    "week": View.WEEK,
+    "本周": View.WEEK,
+    "周": View.WEEK,
+    "这周": View.WEEK,
+    "next": View.NEXT,
+    "下一个": View.NEXT,
+    "接下来": View.NEXT,
+}
 
 
 def parse_request(args: list[str], today: date) -> tuple[View, date | None]:
@@ -53,9 +60,10 @@ def session_lines(item: SessionView, actor: Actor, t: Translator) -> list[str]:
     reader = actor.timezone
     start = t.clock(item.starts_at, reader)
     end = t.clock(item.ends_at, reader)
-    if item.ends_at.astimezone(zone(reader)).date() != item.starts_at.astimezone(
-        zone(reader)
-    ).date():
+    if (
+        item.ends_at.astimezone(zone(reader)).date()
+        != item.starts_at.astimezone(zone(reader)).date()
+    ):
         end = t.full(item.ends_at, reader)
     line = t("{start}–{end} {title}").format(
         start=start, end=end, title=f"<b>{escape(t.pick(item.title_zh, item.title_en))}</b>"
@@ -165,9 +173,9 @@ async def _show(update: Update, context: BotContext, view: View, day: date | Non
     today = now.astimezone(zone(actor.timezone)).date()
     result = await schedule_for(context.db, actor, now, view, day)
     await reply(
-        update, render_schedule(result, actor, context.t), reply_markup=navigation(
-            result, today, context.t
-        )
+        update,
+        render_schedule(result, actor, context.t),
+        reply_markup=navigation(result, today, context.t),
     )
 
 
@@ -227,4 +235,6 @@ async def on_schedule_button(update: Update, context: BotContext) -> None:
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("schedule", on_schedule))
     app.add_handler(CommandHandler("next", on_next))
-    app.add_handler(CallbackQueryHandler(on_schedule_button, pattern=pattern(ScheduleButton.PREFIX)))
+    app.add_handler(
+        CallbackQueryHandler(on_schedule_button, pattern=pattern(ScheduleButton.PREFIX))
+    )

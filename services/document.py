@@ -108,7 +108,7 @@ def read_document(path: Path) -> Document:
         except tomllib.TOMLDecodeError as exc:
             raise DocumentError([Problem(name, None, "", f"not valid TOML: {exc}")]) from exc
     try:
-        node = yaml.compose(text, Loader=_StringTimesLoader)  # noqa: S506 - safe subclass
+        node = yaml.compose(text, Loader=_StringTimesLoader)
         data = yaml.load(text, Loader=_StringTimesLoader)  # noqa: S506 - safe subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark

@@ -68,7 +68,11 @@ async def _refuse(
 
 
 async def _link(
-    session: AsyncSession, person: Person, telegram_user_id: int, chat_id: int, now: datetime,
+    session: AsyncSession,
+    person: Person,
+    telegram_user_id: int,
+    chat_id: int,
+    now: datetime,
     method: str,
 ) -> Actor:
     person.telegram_user_id = telegram_user_id
@@ -76,10 +80,14 @@ async def _link(
     person.enrolled_at = now
     person.unreachable_at = None
     await record(
-        session, "enrolment.linked", programme_id=person.programme_id,
-        actor_person_id=person.id, telegram_user_id=telegram_user_id,
-        details={"method": method}, at=now,
-    )  # fmt: skip
+        session,
+        "enrolment.linked",
+        programme_id=person.programme_id,
+        actor_person_id=person.id,
+        telegram_user_id=telegram_user_id,
+        details={"method": method},
+        at=now,
+    )
     programme = await session.get_one(Programme, person.programme_id)
     return actor_from(person, programme)
 
@@ -182,7 +190,10 @@ async def issue_codes(
             )
             issued.append(IssuedCode(person.id, person.name, person.role, code, now + valid_for))
         await record(
-            session, "enrolment.codes_issued", programme_id=programme_id,
-            details={"count": len(issued)}, at=now,
-        )  # fmt: skip
+            session,
+            "enrolment.codes_issued",
+            programme_id=programme_id,
+            details={"count": len(issued)},
+            at=now,
+        )
     return issued

@@ -36,9 +36,7 @@ class Actor:
 
 
 def actor_from(person: Person, programme: Programme) -> Actor:
-    default_zone = (
-        programme.host_timezone if person.role == Role.CADRE else programme.home_timezone
-    )
+    default_zone = programme.host_timezone if person.role == Role.CADRE else programme.home_timezone
     return Actor(
         person_id=person.id,
         programme_id=programme.id,
@@ -72,9 +70,12 @@ async def set_locale(db: Database, person_id: int, locale: str) -> str:
         person = await session.get_one(Person, person_id)
         person.locale = locale
         await record(
-            session, "person.locale", programme_id=person.programme_id,
-            actor_person_id=person.id, details={"locale": locale},
-        )  # fmt: skip
+            session,
+            "person.locale",
+            programme_id=person.programme_id,
+            actor_person_id=person.id,
+            details={"locale": locale},
+        )
     return locale
 
 
@@ -87,7 +88,10 @@ async def set_timezone(db: Database, person_id: int, name: str) -> str:
         person = await session.get_one(Person, person_id)
         person.timezone = zone_name
         await record(
-            session, "person.timezone", programme_id=person.programme_id,
-            actor_person_id=person.id, details={"timezone": zone_name},
-        )  # fmt: skip
+            session,
+            "person.timezone",
+            programme_id=person.programme_id,
+            actor_person_id=person.id,
+            details={"timezone": zone_name},
+        )
     return zone_name

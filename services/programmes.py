@@ -165,8 +165,15 @@ def plan_programme(path: Path) -> ProgrammePlan:
         if starts and ends:
             plan.sessions.append(
                 PlannedSession(
-                    item.key, item.phase, item.kind.value, item.title.zh, item.title.english(),
-                    starts, ends, zone_name, item.place,
+                    item.key,
+                    item.phase,
+                    item.kind.value,
+                    item.title.zh,
+                    item.title.english(),
+                    starts,
+                    ends,
+                    zone_name,
+                    item.place,
                 )
             )
 
@@ -182,10 +189,17 @@ def plan_programme(path: Path) -> ProgrammePlan:
         if due:
             plan.assignments.append(
                 PlannedAssignment(
-                    task.key, task.kind.value, task.phase, task.title.zh, task.title.english(),
+                    task.key,
+                    task.kind.value,
+                    task.phase,
+                    task.title.zh,
+                    task.title.english(),
                     task.description.zh if task.description else None,
                     task.description.english() if task.description else None,
-                    opens, due, zone_name, task.formats,
+                    opens,
+                    due,
+                    zone_name,
+                    task.formats,
                 )
             )
 
@@ -307,18 +321,20 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
     removed["assignments"] = len(assignments) - kept_with_work
 
     surveys = await _by_key(session, Survey, info.id)
-    for item in definition.surveys:
-        survey = surveys.pop(item.key, None) or Survey(programme_id=info.id, key=item.key)
-        survey.title_zh, survey.title_en = item.title.zh, item.title.english()
+    for survey_def in definition.surveys:
+        survey = surveys.pop(survey_def.key, None) or Survey(
+            programme_id=info.id, key=survey_def.key
+        )
+        survey.title_zh, survey.title_en = survey_def.title.zh, survey_def.title.english()
         survey.schedule = {
-            "weekdays": list(item.schedule.weekdays),
-            "at": item.schedule.at.strftime("%H:%M"),
+            "weekdays": list(survey_def.schedule.weekdays),
+            "at": survey_def.schedule.at.strftime("%H:%M"),
         }
-        survey.phase_keys = list(item.phases)
-        survey.window_minutes = int(item.window / timedelta(minutes=1))
-        survey.remind_after_minutes = int(item.remind_after / timedelta(minutes=1))
-        survey.escalate_after_minutes = int(item.escalate_after / timedelta(minutes=1))
-        survey.alert_rules = [rule.model_dump() for rule in item.alerts]
+        survey.phase_keys = list(survey_def.phases)
+        survey.window_minutes = int(survey_def.window / timedelta(minutes=1))
+        survey.remind_after_minutes = int(survey_def.remind_after / timedelta(minutes=1))
+        survey.escalate_after_minutes = int(survey_def.escalate_after / timedelta(minutes=1))
+        survey.alert_rules = [rule.model_dump() for rule in survey_def.alerts]
         survey.active = True
         session.add(survey)
         await session.flush()
@@ -328,7 +344,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
                 select(SurveyQuestion).where(SurveyQuestion.survey_id == survey.id)
             )
         }
-        for position, question in enumerate(item.questions):
+        for position, question in enumerate(survey_def.questions):
             row_q = existing.pop(question.key, None) or SurveyQuestion(
                 survey_id=survey.id, key=question.key
             )
@@ -368,4 +384,3 @@ async def load_programme(db: Database, path: Path) -> LoadResult:
     plan = plan_programme(path)
     async with db.transaction() as session:
         return await apply_plan(session, plan)
-

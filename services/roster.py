@@ -20,23 +20,48 @@ from storage.models import Person, PersonStatus, Programme, Role
 
 # Column names as organizers write them, in English or Chinese.
 HEADER_ALIASES = {
-    "name": "name", "姓名": "name",
-    "unit": "unit", "单位": "unit", "工作单位": "unit",
-    "position": "position", "职务": "position",
-    "phone": "phone", "电话": "phone", "手机": "phone", "手机号": "phone",
-    "role": "role", "角色": "role",
-    "locale": "locale", "语言": "locale",
-    "timezone": "timezone", "time zone": "timezone", "时区": "timezone",
-    "test_batch": "test_batch", "批次": "test_batch", "测试批次": "test_batch",
-    "english_score": "english_score", "英语成绩": "english_score",
-    "bft_level": "bft_level", "bft": "bft_level", "bft等级": "bft_level",
-    "status": "status", "状态": "status",
-    "notes": "notes", "备注": "notes",
-}  # fmt: skip
+    "name": "name",
+    "姓名": "name",
+    "unit": "unit",
+    "单位": "unit",
+    "工作单位": "unit",
+    "position": "position",
+    "职务": "position",
+    "phone": "phone",
+    "电话": "phone",
+    "手机": "phone",
+    "手机号": "phone",
+    "role": "role",
+    "角色": "role",
+    "locale": "locale",
+    "语言": "locale",
+    "timezone": "timezone",
+    "time zone": "timezone",
+    "时区": "timezone",
+    "test_batch": "test_batch",
+    "批次": "test_batch",
+    "测试批次": "test_batch",
+    "english_score": "english_score",
+    "英语成绩": "english_score",
+    "bft_level": "bft_level",
+    "bft": "bft_level",
+    "bft等级": "bft_level",
+    "status": "status",
+    "状态": "status",
+    "notes": "notes",
+    "备注": "notes",
+}
 REQUIRED = ("name", "phone")
 ROLE_ALIASES = {"学员": Role.CADRE, "组织者": Role.ORGANIZER, "观察员": Role.OBSERVER}
-LOCALE_ALIASES = {"zh": "zh_CN", "zh_cn": "zh_CN", "zh-cn": "zh_CN", "中文": "zh_CN",
-                  "en": "en", "english": "en", "英文": "en"}  # fmt: skip
+LOCALE_ALIASES = {
+    "zh": "zh_CN",
+    "zh_cn": "zh_CN",
+    "zh-cn": "zh_CN",
+    "中文": "zh_CN",
+    "en": "en",
+    "english": "en",
+    "英文": "en",
+}
 
 
 class RosterError(Exception):
@@ -178,13 +203,21 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
         assert phone is not None and role is not None
         parsed.append(
             RosterRow(
-                line=line, name=person_name, unit=get("unit") or None,
-                position=get("position") or None, phone=phone, role=role, locale=locale,
-                timezone=zone_name, test_batch=batch, english_score=score,
-                bft_level=get("bft_level") or None, status=PersonStatus(raw_status),
+                line=line,
+                name=person_name,
+                unit=get("unit") or None,
+                position=get("position") or None,
+                phone=phone,
+                role=role,
+                locale=locale,
+                timezone=zone_name,
+                test_batch=batch,
+                english_score=score,
+                bft_level=get("bft_level") or None,
+                status=PersonStatus(raw_status),
                 notes=get("notes") or None,
             )
-        )  # fmt: skip
+        )
     if problems:
         raise RosterError(problems)
     return parsed

@@ -62,9 +62,15 @@ def local_day_bounds(day: date, zone_name: str) -> tuple[datetime, datetime]:
 
 def _view(row: Session) -> SessionView:
     return SessionView(
-        row.key, row.kind, row.title_zh, row.title_en, row.starts_at, row.ends_at,
-        row.timezone, row.place,
-    )  # fmt: skip
+        row.key,
+        row.kind,
+        row.title_zh,
+        row.title_en,
+        row.starts_at,
+        row.ends_at,
+        row.timezone,
+        row.place,
+    )
 
 
 async def _sessions(

@@ -162,9 +162,7 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(
-    sqlite_db: Database, clock: FakeClock, tmp_path: Path
-) -> AsyncIterator[Harness]:
+async def harness(sqlite_db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Harness]:
     await seed(sqlite_db)
     async for item in _harness(sqlite_db, clock, tmp_path):
         yield item

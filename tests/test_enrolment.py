@@ -17,12 +17,16 @@ EN = translator("en")
 
 async def person_of(h: Harness, telegram_user_id: int) -> Person | None:
     async with h.db.read() as session:
-        return await session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
+        return await session.scalar(
+            select(Person).where(Person.telegram_user_id == telegram_user_id)
+        )
 
 
 async def refusals(h: Harness) -> list[str]:
     async with h.db.read() as session:
-        rows = await session.scalars(select(AuditEvent).where(AuditEvent.action == "enrolment.refused"))
+        rows = await session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "enrolment.refused")
+        )
         return [row.details["reason"] for row in rows]
 
 
@@ -60,7 +64,9 @@ async def test_contact_phone_matches_in_any_format(harness: Harness) -> None:
 
 
 async def test_someone_elses_contact_is_refused_and_audited(harness: Harness) -> None:
-    await harness.send(harness.updates.contact(STRANGER, PHONES[ZHANG.id], contact_user_id=ZHANG.id))
+    await harness.send(
+        harness.updates.contact(STRANGER, PHONES[ZHANG.id], contact_user_id=ZHANG.id)
+    )
     assert await person_of(harness, ZHANG.id) is None
     assert await person_of(harness, STRANGER.id) is None
     assert harness.last_text(STRANGER) == EN(
@@ -77,7 +83,9 @@ async def test_contact_without_user_id_is_refused(harness: Harness) -> None:
 
 
 async def test_unknown_phone_is_refused_politely_and_audited(harness: Harness) -> None:
-    await harness.send(harness.updates.contact(STRANGER, "+1 919 555 0100", contact_user_id=STRANGER.id))
+    await harness.send(
+        harness.updates.contact(STRANGER, "+1 919 555 0100", contact_user_id=STRANGER.id)
+    )
     assert harness.last_text(STRANGER) == EN(
         "Sorry, this phone number is not on the programme's roster. If you are a "
         "participant, ask the organizers for a one-time code and send /start CODE."
@@ -88,7 +96,9 @@ async def test_unknown_phone_is_refused_politely_and_audited(harness: Harness) -
 async def test_phone_already_linked_to_another_account_is_refused(harness: Harness) -> None:
     await harness.enrol(ZHANG)
     impostor = STRANGER
-    await harness.send(harness.updates.contact(impostor, PHONES[ZHANG.id], contact_user_id=impostor.id))
+    await harness.send(
+        harness.updates.contact(impostor, PHONES[ZHANG.id], contact_user_id=impostor.id)
+    )
     assert await person_of(harness, impostor.id) is None
     assert await refusals(harness) == ["already_enrolled"]
 
@@ -117,7 +127,9 @@ async def test_start_with_a_code_links_the_account(harness: Harness) -> None:
 
 async def test_code_in_a_deep_link_is_read_case_insensitively(harness: Harness) -> None:
     code = await _code_for(harness, "李娜")
-    await harness.send(harness.updates.command(LI, f"/start {code.lower()}", bot_username="liaison_test_bot"))
+    await harness.send(
+        harness.updates.command(LI, f"/start {code.lower()}", bot_username="liaison_test_bot")
+    )
     assert await person_of(harness, LI.id) is not None
 
 
@@ -136,7 +148,9 @@ async def test_expired_code_is_refused(harness: Harness) -> None:
     code = await _code_for(harness, "李娜", valid_for=timedelta(hours=1))
     harness.clock.advance(timedelta(hours=2))
     await harness.send(harness.updates.command(LI, f"/start {code}"))
-    assert harness.last_text(LI) == ZH("This code has expired. Please ask the organizers for a new one.")
+    assert harness.last_text(LI) == ZH(
+        "This code has expired. Please ask the organizers for a new one."
+    )
     assert await person_of(harness, LI.id) is None
     assert await refusals(harness) == ["code_expired"]
 

@@ -65,10 +65,12 @@ async def test_edited_message_is_answered_with_the_policy(harness: Harness) -> N
 async def test_command_with_bot_username_suffix_works(harness: Harness) -> None:
     await harness.enrol(ZHANG)
     await harness.send(harness.updates.command(ZHANG, "/help", bot_username="liaison_test_bot"))
-    assert harness.last_text(ZHANG).startswith(ZH(
-        "You are a participant. Times are shown in your time zone ({zone}) with Beijing "
-        "time beside them."
-    ).format(zone="America/New_York"))
+    assert harness.last_text(ZHANG).startswith(
+        ZH(
+            "You are a participant. Times are shown in your time zone ({zone}) with Beijing "
+            "time beside them."
+        ).format(zone="America/New_York")
+    )
 
 
 async def test_unknown_command_points_to_help(harness: Harness) -> None:

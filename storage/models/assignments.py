@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import BigIntPK, Base, JSONDoc, utcnow
+from storage.base import Base, BigIntPK, JSONDoc, utcnow
 
 
 class Assignment(Base):
@@ -66,9 +66,7 @@ class Submission(Base):
     review_status: Mapped[str] = mapped_column(String(16), default="pending")
     feedback: Mapped[str | None] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
-    reviewed_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("people.id", ondelete="SET NULL")
-    )
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None]
 
 

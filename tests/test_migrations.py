@@ -1,0 +1,67 @@
+"""Migrations: every revision goes up, down and up again; models and migrations agree."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from storage.base import Base
+from storage.database import Database
+from storage.migrate import alembic_config
+from tests.conftest import POSTGRES_URL, require_postgres, reset_postgres
+
+
+async def _url(backend: str, tmp_path: Path) -> str:
+    if backend == "postgresql":
+        await require_postgres()
+        await reset_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    return f"sqlite+aiosqlite:///{tmp_path / 'migrate.db'}"
+
+
+async def _tables(url: str) -> set[str]:
+    db = Database.from_url(url)
+    try:
+        async with db.engine.connect() as connection:
+            return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await db.dispose()
+
+
+async def test_every_revision_upgrades_downgrades_and_upgrades_again(
+    backend: str, tmp_path: Path
+) -> None:
+    url = await _url(backend, tmp_path)
+    config = alembic_config(url)
+    revisions = list(ScriptDirectory.from_config(config).walk_revisions("base", "heads"))
+    for revision in reversed(revisions):
+        await asyncio.to_thread(command.upgrade, config, revision.revision)
+        await asyncio.to_thread(command.downgrade, config, revision.down_revision or "base")
+        await asyncio.to_thread(command.upgrade, config, revision.revision)
+    assert set(Base.metadata.tables) <= await _tables(url)
+    await asyncio.to_thread(command.downgrade, config, "base")
+    assert await _tables(url) <= {"alembic_version"}
+
+
+async def test_models_and_migrations_do_not_drift(backend: str, tmp_path: Path) -> None:
+    url = await _url(backend, tmp_path)
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    db = Database.from_url(url)
+
+    def diff(connection: Any) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    try:
+        async with db.engine.connect() as connection:
+            differences = await connection.run_sync(diff)
+    finally:
+        await db.dispose()
+    assert differences == []
