@@ -29,6 +29,7 @@ class Fault(StrEnum):
     SERVER_ERROR = "server_error"  # 502
     TIMEOUT = "timeout"  # no answer in time; the message may or may not have gone out
     MIGRATED = "migrated"  # 400 with parameters.migrate_to_chat_id
+    NOT_MODIFIED = "not_modified"  # 400: an edit to the same content (a double tap)
 
 
 @dataclass
@@ -134,6 +135,13 @@ class RecordingRequest(BaseRequest):
             ),
             Fault.FORBIDDEN: (403, "Forbidden: bot was blocked by the user", None),
             Fault.CHAT_NOT_FOUND: (400, "Bad Request: chat not found", None),
+            Fault.NOT_MODIFIED: (
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+                None,
+            ),
             Fault.SERVER_ERROR: (502, "Bad Gateway", None),
             Fault.MIGRATED: (
                 400,

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from itertools import groupby
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
@@ -221,13 +222,17 @@ async def on_schedule_button(update: Update, context: BotContext) -> None:
     now = context.clock.now()
     today = now.astimezone(zone(actor.timezone)).date()
     result = await schedule_for(context.db, actor, now, view, day)
-    text = split_text(render_schedule(result, actor, context.t))
+    text = render_schedule(result, actor, context.t)
+    keyboard = navigation(result, today, context.t)
     await query.answer()
+    if len(split_text(text)) > 1:
+        # Too long to edit into one message: send it afresh, in several parts.
+        await reply(update, text, reply_markup=keyboard)
+        return
     try:
-        await query.edit_message_text(
-            text[0], parse_mode="HTML", reply_markup=navigation(result, today, context.t)
-        )
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except BadRequest as exc:
+        # A double tap asks for the same content again; Telegram refuses that edit.
         if "not modified" not in str(exc).lower():
             raise
 

@@ -80,13 +80,19 @@ async def _sessions(
     end: datetime | None,
     limit: int | None = None,
 ) -> list[SessionView]:
+    """Sessions starting in [start, end); with no end, those not over at ``start``.
+
+    A range lists a session once, on the day it starts, so paging never shows it twice.
+    """
     query = (
         select(Session)
-        .where(Session.programme_id == programme_id, Session.ends_at > start)
+        .where(Session.programme_id == programme_id)
         .order_by(Session.starts_at, Session.key)
     )
-    if end is not None:
-        query = query.where(Session.starts_at < end)
+    if end is None:
+        query = query.where(Session.ends_at > start)
+    else:
+        query = query.where(Session.starts_at >= start, Session.starts_at < end)
     if limit is not None:
         query = query.limit(limit)
     async with db.read() as session:

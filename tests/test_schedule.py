@@ -133,3 +133,14 @@ async def test_chinese_view_words_are_understood(harness: Harness) -> None:
     await harness.enrol(ZHANG)
     await harness.send(harness.updates.command(ZHANG, "/schedule 本周"))
     assert "社区志愿活动" in harness.last_text(ZHANG)
+
+
+async def test_double_tap_on_a_schedule_button_is_harmless(harness: Harness) -> None:
+    from bot.fake_telegram import Fault
+
+    await harness.enrol(WANG)
+    data = ScheduleButton("week", date(2026, 11, 2)).encode()
+    await harness.send(harness.updates.callback(WANG, data))
+    harness.request.fail(Fault.NOT_MODIFIED, method="editMessageText")
+    await harness.send(harness.updates.callback(WANG, data))
+    assert len(harness.request.sent("answerCallbackQuery")) == 2
