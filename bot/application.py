@@ -11,11 +11,13 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, TypeH
 from telegram.request import BaseRequest
 
 from bot.context import BotApplication, BotContext, BotData
+from bot.dispatcher import Dispatcher, Pacer
 from bot.errors import on_error
 from bot.guards import guard
 from bot.settings import Settings
 from handlers import register_all
 from handlers.menu import set_all_menus
+from services.checkin_plan import plan_checkins
 from services.clock import Clock, SystemClock
 from services.updates import prune_updates
 from storage.database import Database
@@ -23,6 +25,20 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 GUARD_GROUP = -1
+
+
+async def plan_tick(context: BotContext) -> None:
+    """Plans due check-in runs, reminders and escalations into the outbox."""
+    report = await plan_checkins(context.db, context.clock.now())
+    if report.runs_created or report.reminders or report.escalations:
+        log.info("planned %s", report)
+
+
+async def dispatch_tick(context: BotContext) -> None:
+    """Sends what is due in the outbox."""
+    report = await context.bot_data.dispatcher.run_once()
+    if report.sent or report.retried or report.failed or report.expired:
+        log.info("dispatched %s", report)
 
 
 async def _prune(context: BotContext) -> None:
@@ -69,11 +85,27 @@ def build_application(
     app.bot_data.settings = settings
     app.bot_data.db = database
     app.bot_data.clock = clock or SystemClock()
+    app.bot_data.dispatcher = Dispatcher(
+        app.bot, database, app.bot_data.clock,
+        Pacer(settings.sending.global_rate, settings.sending.per_chat_interval),
+        rate_limited_bot=rate_limit,
+    )  # fmt: skip
 
     app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
     register_all(app)
     app.add_error_handler(on_error)
     if app.job_queue is not None:
+        # The job queue is only the clock: the database says what is due.
+        tick = timedelta(seconds=settings.sending.tick_seconds)
+        once = {"max_instances": 1, "coalesce": True}
+        app.job_queue.run_repeating(
+            cast(Any, plan_tick), interval=tick, first=timedelta(seconds=5), name="plan",
+            job_kwargs=once,
+        )  # fmt: skip
+        app.job_queue.run_repeating(
+            cast(Any, dispatch_tick), interval=timedelta(seconds=2), first=timedelta(seconds=6),
+            name="dispatch", job_kwargs=once,
+        )  # fmt: skip
         app.job_queue.run_repeating(
             cast(Any, _prune),
             interval=timedelta(hours=6),

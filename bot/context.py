@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -12,6 +12,9 @@ from services.clock import Clock
 from services.people import Actor
 from storage.database import Database
 
+if TYPE_CHECKING:
+    from bot.dispatcher import Dispatcher
+
 
 class BotData:
     """Live services shared by handlers; set once in build_application, never pickled."""
@@ -19,6 +22,7 @@ class BotData:
     settings: Settings
     db: Database
     clock: Clock
+    dispatcher: Dispatcher
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -103,6 +103,10 @@ class Translator:
             format_datetime(instant, "EEE HH:mm", tzinfo=zone(zone_name), locale=self._babel)
         )
 
+    def weekday_name(self, instant: datetime, zone_name: str) -> str:
+        """The local weekday's name: "周二" / "Tuesday"."""
+        return str(format_datetime(instant, "EEEE", tzinfo=zone(zone_name), locale=self._babel))
+
     def full(self, instant: datetime, zone_name: str) -> str:
         """Date and time in a zone: "9月2日周二 09:00" / "Tue, Sep 2 09:00"."""
         local = instant.astimezone(zone(zone_name))
@@ -131,7 +135,7 @@ class Translator:
         other = (
             self.clock(instant, other_zone) if same_day else self.weekday_clock(instant, other_zone)
         )
-        return self("{local} ({city} time {other})").format(
+        return self(N_("{local} ({city} time {other})")).format(
             local=local, city=self.city(other_zone), other=other
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import enrolment, fallback, help, preferences, schedule
+from handlers import checkin, enrolment, fallback, help, organizer, preferences, schedule
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]
@@ -14,5 +14,8 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     help.register(app)
     schedule.register(app)
     preferences.register(app)
+    organizer.register(app)
+    # Check-ins take free text and voice: after every command handler, before fallback.
+    checkin.register(app)
     # Fallback last: it catches what no feature handler claimed.
     fallback.register(app)

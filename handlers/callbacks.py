@@ -73,3 +73,28 @@ class TimezoneButton:
 
 def pattern(prefix: str) -> str:
     return f"^{prefix}:"
+
+
+@dataclass(frozen=True)
+class CheckinButton:
+    """A check-in action: g(o), a(nswer) with an option index, s(kip), b(ack), c(onfirm),
+    m (edit menu) or e(dit) question ``question``."""
+
+    PREFIX = "sv1"
+    run_id: int
+    question: int
+    action: str
+    value: str = ""
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, str(self.run_id), str(self.question), self.action, self.value)
+
+    @classmethod
+    def decode(cls, data: str) -> CheckinButton:
+        try:
+            prefix, run, question, action, value = data.split(":")
+            if prefix != cls.PREFIX or action not in {"g", "a", "s", "b", "c", "m", "e"}:
+                raise BadCallback(data)
+            return cls(int(run), int(question), action, value)
+        except ValueError as exc:
+            raise BadCallback(data) from exc

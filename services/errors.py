@@ -47,3 +47,17 @@ class UnknownLocale(DomainError):
 
 class InvalidDate(DomainError):
     code = "invalid_date"
+
+
+class NotAllowed(DomainError):
+    """The actor's role may not do this."""
+
+    code = "not_allowed"
+
+
+class PersonNotFound(DomainError):
+    code = "person_not_found"
+
+
+class AmbiguousName(DomainError):
+    code = "ambiguous_name"

@@ -95,3 +95,22 @@ async def set_timezone(db: Database, person_id: int, name: str) -> str:
             details={"timezone": zone_name},
         )
     return zone_name
+
+
+async def actor_by_id(db: Database, person_id: int) -> Actor | None:
+    """The person as a recipient: language, zone and chat come from here at send time."""
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(Person, Programme)
+                .join(Programme, Programme.id == Person.programme_id)
+                .where(Person.id == person_id)
+            )
+        ).first()
+    return actor_from(row[0], row[1]) if row else None
+
+
+async def chat_of(db: Database, person_id: int) -> int | None:
+    async with db.read() as session:
+        person = await session.get(Person, person_id)
+        return person.telegram_chat_id if person else None

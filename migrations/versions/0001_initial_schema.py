@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 03:04:47.185771
+Create Date: 2026-11-27 03:20:32.554401
 """
 
 from __future__ import annotations
@@ -82,6 +82,11 @@ def upgrade() -> None:
         sa.Column("telegram_chat_id", sa.BigInteger(), nullable=True),
         sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("unreachable_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "awaiting",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -166,6 +171,41 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("surveys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_surveys_programme_id"), ["programme_id"], unique=False)
+
+    op.create_table(
+        "absences",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column(
+            "created_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["people.id"],
+            name=op.f("fk_absences_created_by_id_people"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["people.id"],
+            name=op.f("fk_absences_person_id_people"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_absences")),
+    )
+    with op.batch_alter_table("absences", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_absences_person_id"), ["person_id"], unique=False)
 
     op.create_table(
         "assignments",
@@ -408,10 +448,13 @@ def upgrade() -> None:
         sa.Column(
             "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
+        sa.Column("slot_date", sa.Date(), nullable=False),
         sa.Column("slot_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closes_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("current_question", sa.Integer(), nullable=False),
+        sa.Column("editing", sa.Boolean(), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
@@ -434,12 +477,13 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "survey_id",
             "person_id",
-            "slot_at",
-            name=op.f("uq_survey_runs_survey_id_person_id_slot_at"),
+            "slot_date",
+            name=op.f("uq_survey_runs_survey_id_person_id_slot_date"),
         ),
     )
     with op.batch_alter_table("survey_runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_survey_runs_person_id"), ["person_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_survey_runs_slot_at"), ["slot_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_survey_runs_state"), ["state"], unique=False)
 
     op.create_table(
@@ -606,6 +650,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=True),
         sa.Column("skipped", sa.Boolean(), nullable=False),
         sa.Column("file_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("message_id", sa.BigInteger(), nullable=True),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["file_id"],
@@ -644,6 +689,7 @@ def downgrade() -> None:
     op.drop_table("extensions")
     with op.batch_alter_table("survey_runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_survey_runs_state"))
+        batch_op.drop_index(batch_op.f("ix_survey_runs_slot_at"))
         batch_op.drop_index(batch_op.f("ix_survey_runs_person_id"))
 
     op.drop_table("survey_runs")
@@ -674,6 +720,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_assignments_programme_id"))
 
     op.drop_table("assignments")
+    with op.batch_alter_table("absences", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_absences_person_id"))
+
+    op.drop_table("absences")
     with op.batch_alter_table("surveys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_surveys_programme_id"))
 

@@ -5,9 +5,17 @@ from storage.models.audit import AuditEvent, ProcessedUpdate
 from storage.models.outbox import OutboxMessage, OutboxState
 from storage.models.people import EnrolmentCode, Person, PersonStatus, Role
 from storage.models.programme import Phase, Programme, Session
-from storage.models.surveys import RunState, Survey, SurveyAnswer, SurveyQuestion, SurveyRun
+from storage.models.surveys import (
+    Absence,
+    RunState,
+    Survey,
+    SurveyAnswer,
+    SurveyQuestion,
+    SurveyRun,
+)
 
 __all__ = [
+    "Absence",
     "Assignment",
     "AuditEvent",
     "EnrolmentCode",

@@ -18,6 +18,7 @@ class OutboxState(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     EXPIRED = "expired"
+    SKIPPED = "skipped"
     UNREACHABLE = "unreachable"
 
 

@@ -55,6 +55,8 @@ class Person(Base):
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     enrolled_at: Mapped[datetime | None]
     unreachable_at: Mapped[datetime | None]
+    # What this person's next plain text message is for (e.g. notes of a call), if anything.
+    awaiting: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

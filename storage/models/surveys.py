@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, BigIntPK, JSONDoc, utcnow
@@ -62,15 +62,20 @@ class SurveyRun(Base):
     """One due instance of a survey for one cadre; the state machine lives here, not in RAM."""
 
     __tablename__ = "survey_runs"
-    __table_args__ = (UniqueConstraint("survey_id", "person_id", "slot_at"),)
+    # One run per person per survey per local day: a zone change or DST cannot double it.
+    __table_args__ = (UniqueConstraint("survey_id", "person_id", "slot_date"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    slot_at: Mapped[datetime]
+    slot_date: Mapped[date]
+    slot_at: Mapped[datetime] = mapped_column(index=True)
     closes_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default=RunState.DUE, index=True)
     current_question: Mapped[int] = mapped_column(default=0)
+    # True while one answer is being changed from the summary; after it, back to the summary.
+    editing: Mapped[bool] = mapped_column(default=False)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
@@ -89,4 +94,20 @@ class SurveyAnswer(Base):
     value: Mapped[str | None] = mapped_column(Text)
     skipped: Mapped[bool] = mapped_column(default=False)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
+    # The Telegram message that carried a typed answer, so an edit of it replaces the answer.
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Absence(Base):
+    """Days a person is excused from check-ins (travel, illness), set by an organizer."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

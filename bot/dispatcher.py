@@ -1,0 +1,213 @@
+"""The dispatcher: sends claimed outbox rows and applies one rule per outcome.
+
+| outcome | rule |
+| --- | --- |
+| sent | state sent, Telegram message_id kept |
+| 429 | row back to pending at retry_after, no attempt counted; the batch stops and the
+  dispatcher pauses until then |
+| 5xx, network error | back to pending after exponential backoff; failed after 8 attempts |
+| timeout | the same: the message may have gone out, and is sent again (see docs/outbox.md) |
+| 403, 400 chat not found | the person is unreachable; their pending rows are dropped and
+  the organizers told; never retried |
+| chat migrated | the new chat id is stored and the row sent there once |
+| expired | not sent, marked expired, reported to the organizers |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from handlers.outbox_render import Rendered, render
+from services import checkin_flow
+from services.clock import Clock
+from services.outbox import (
+    Claimed,
+    Kind,
+    backoff,
+    claim_due,
+    finish,
+    mark_sent,
+    mark_unreachable,
+    move_chat,
+    release,
+    report_expired,
+)
+from storage.database import Database
+from storage.models import OutboxState
+
+log = logging.getLogger(__name__)
+
+
+class Pacer:
+    """Keeps sends under a global rate and one message per interval per chat."""
+
+    def __init__(
+        self,
+        rate: float,
+        per_chat_interval: float,
+        *,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._gap = 1.0 / rate
+        self._per_chat = per_chat_interval
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._next_global = 0.0
+        self._next_chat: dict[int, float] = {}
+
+    async def wait(self, chat_id: int) -> None:
+        now = self._monotonic()
+        ready = max(self._next_global, self._next_chat.get(chat_id, 0.0))
+        if ready > now:
+            await self._sleep(ready - now)
+            now = ready
+        self._next_global = now + self._gap
+        self._next_chat[chat_id] = now + self._per_chat
+        if len(self._next_chat) > 10_000:
+            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    skipped: int = 0
+    unreachable: int = 0
+    paused_until: datetime | None = None
+    sent_keys: list[str] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(
+        self, bot: Bot, db: Database, clock: Clock, pacer: Pacer, *, batch: int = 50,
+        lease: timedelta = timedelta(minutes=2), rate_limited_bot: bool = False,
+    ) -> None:  # fmt: skip
+        self.bot, self.db, self.clock, self.pacer = bot, db, clock, pacer
+        self.batch, self.lease = batch, lease
+        self.paused_until: datetime | None = None
+        # PTB's AIORateLimiter would retry a 429 itself; the outbox does that durably.
+        self._send_args: dict[str, Any] = (
+            {"rate_limit_args": {"max_retries": 0}} if rate_limited_bot else {}
+        )
+
+    async def run_once(self) -> DispatchReport:
+        """Claims one batch of due rows and sends them."""
+        report = DispatchReport()
+        now = self.clock.now()
+        if self.paused_until is not None and now < self.paused_until:
+            report.paused_until = self.paused_until
+            return report
+        self.paused_until = None
+        claimed = await claim_due(self.db, now, limit=self.batch, lease=self.lease)
+        expired: list[int] = []
+        for index, row in enumerate(claimed):
+            now = self.clock.now()
+            if row.expires_at is not None and row.expires_at <= now:
+                await finish(self.db, row.id, OutboxState.EXPIRED, "too old to send")
+                expired.append(row.id)
+                report.expired += 1
+                continue
+            rendered = await render(self.db, row, now)
+            if rendered is None:
+                await finish(self.db, row.id, OutboxState.SKIPPED, "no longer relevant")
+                report.skipped += 1
+                continue
+            stop = await self._send(row, rendered, report)
+            if stop:
+                for rest in claimed[index + 1 :]:
+                    await release(self.db, rest.id, rest.due_at, None, count_attempt=False)
+                break
+        if expired:
+            log.warning("%s outbox message(s) were too old to send", len(expired))
+            await report_expired(self.db, expired, self.clock.now())
+        return report
+
+    async def _send(self, row: Claimed, rendered: Rendered, report: DispatchReport) -> bool:
+        """Sends one row; True when the whole batch must stop (flood control)."""
+        chat_id = rendered.chat_id
+        for _ in range(2):  # the second round only after a chat migration
+            await self.pacer.wait(chat_id)
+            try:
+                message: Message = await self.bot.send_message(
+                    chat_id, rendered.text, parse_mode=ParseMode.HTML,
+                    reply_markup=rendered.keyboard, **self._send_args,
+                )  # fmt: skip
+            except RetryAfter as exc:
+                delay = exc.retry_after
+                seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+                until = self.clock.now() + timedelta(seconds=seconds)
+                await release(self.db, row.id, until, "429 flood control", count_attempt=False)
+                self.paused_until = until
+                report.paused_until = until
+                report.retried += 1
+                return True
+            except ChatMigrated as exc:
+                assert row.person_id is not None
+                await move_chat(self.db, row.person_id, exc.new_chat_id)
+                chat_id = exc.new_chat_id
+                continue
+            except Forbidden as exc:
+                await self._unreachable(row, f"403: {exc.message}", report)
+                return False
+            except BadRequest as exc:
+                if "chat not found" in exc.message.lower():
+                    await self._unreachable(row, f"400: {exc.message}", report)
+                else:
+                    await finish(self.db, row.id, OutboxState.FAILED, f"400: {exc.message}")
+                    report.failed += 1
+                return False
+            except TimedOut:
+                await release(
+                    self.db, row.id, self.clock.now() + backoff(row.attempts),
+                    "timeout: delivery unknown, will send again",
+                )  # fmt: skip
+                report.retried += 1
+                return False
+            except NetworkError as exc:
+                await release(
+                    self.db, row.id, self.clock.now() + backoff(row.attempts), str(exc.message)
+                )
+                report.retried += 1
+                return False
+            except TelegramError as exc:
+                await finish(self.db, row.id, OutboxState.FAILED, str(exc.message))
+                report.failed += 1
+                return False
+            await mark_sent(self.db, row.id, message.message_id, self.clock.now())
+            report.sent += 1
+            report.sent_keys.append(row.key)
+            if row.kind == Kind.CHECKIN_PROMPT.value:
+                await checkin_flow.prompt_sent(
+                    self.db, int(row.payload["run_id"]), self.clock.now()
+                )
+            return False
+        await finish(self.db, row.id, OutboxState.FAILED, "chat migrated twice")
+        report.failed += 1
+        return False
+
+    async def _unreachable(self, row: Claimed, reason: str, report: DispatchReport) -> None:
+        await finish(self.db, row.id, OutboxState.UNREACHABLE, reason)
+        if row.person_id is not None:
+            await mark_unreachable(self.db, row.person_id, self.clock.now(), reason)
+        report.unreachable += 1

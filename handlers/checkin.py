@@ -1,0 +1,257 @@
+"""Check-ins in the chat: /checkin, the question buttons, typed and voice answers, edits.
+
+Every step goes through services.checkin_flow, which keeps the state in the database;
+nothing about a run lives in this process between two updates.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.i18n import Translator
+from handlers import fallback
+from handlers.callbacks import BadCallback, CheckinButton, pattern
+from handlers.checkin_views import edit_menu, greeting, step_message
+from handlers.organizer import consume_awaiting
+from handlers.replies import reply
+from services import checkin_flow as flow
+from services.archive import MAX_DOWNLOAD_BYTES, archive_bytes
+from services.checkin_flow import (
+    InvalidAnswer,
+    NoOpenRun,
+    NotYourRun,
+    RunClosed,
+    RunView,
+    StaleQuestion,
+)
+from services.errors import DomainError
+from storage.models import Role
+
+log = logging.getLogger(__name__)
+
+
+def error_text(error: DomainError, t: Translator) -> str:
+    if isinstance(error, NoOpenRun):
+        return t(
+            "No check-in is open for you right now. The next one will come at its scheduled time."
+        )
+    if isinstance(error, RunClosed):
+        if str(error) == "completed":
+            return t("This check-in is already confirmed. Thank you!")
+        return t(
+            "This check-in has closed, so late answers cannot be accepted. If something is "
+            "wrong, please contact the organizers."
+        )
+    if isinstance(error, StaleQuestion):
+        return t("This question has already been answered.")
+    if isinstance(error, InvalidAnswer):
+        return {
+            "empty": t("Please send your answer as text or as a voice message."),
+            "use_buttons": t("Please choose one of the buttons below the question."),
+            "scale": t("Please answer with a number from 1 to 5, or use the buttons."),
+            "yes_no": t("Please answer Yes or No, or use the buttons."),
+            "not_optional": t("This question cannot be skipped."),
+        }.get(error.code, t("Please use the buttons below the question."))
+    if isinstance(error, NotYourRun):
+        return t("This button is no longer valid.")
+    return t("Sorry, that did not work.")
+
+
+async def show_step(update: Update, context: BotContext, view: RunView) -> None:
+    text, keyboard = step_message(view, context.t)
+    await reply(update, text, reply_markup=keyboard)
+
+
+async def on_checkin(update: Update, context: BotContext) -> None:
+    """Starts or resumes the open check-in early."""
+    actor = context.actor
+    if actor is None:
+        return
+    if actor.role is not Role.CADRE:
+        await reply(update, context.t("Check-ins are answered by participants."))
+        return
+    try:
+        view = await flow.start(context.db, actor.person_id, context.clock.now())
+    except DomainError as error:
+        await reply(update, error_text(error, context.t))
+        return
+    if view.current == 0 and not view.answers:
+        await reply(update, greeting(view, context.t))
+    await show_step(update, context, view)
+
+
+async def _close_buttons(update: Update) -> None:
+    """Removes the keyboard of the message whose button was pressed, keeping its text."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def on_checkin_button(update: Update, context: BotContext) -> None:
+    """Handles every check-in button: start, answer, skip, back, edit, confirm."""
+    query, actor = update.callback_query, context.actor
+    if query is None or actor is None or query.data is None:
+        return
+    t = context.t
+    try:
+        button = CheckinButton.decode(query.data)
+    except BadCallback:
+        await query.answer(t("This button is no longer valid."), show_alert=True)
+        return
+    db, now, person = context.db, context.clock.now(), actor.person_id
+    try:
+        if button.action == "g":
+            view = await flow.start(db, person, now, button.run_id)
+        elif button.action == "a":
+            view = await flow.answer(db, person, button.run_id, button.question, button.value, now)
+        elif button.action == "s":
+            view = await flow.skip(db, person, button.run_id, button.question, now)
+        elif button.action == "b":
+            view = await flow.back(db, person, button.run_id, button.question, now)
+        elif button.action == "e":
+            view = await flow.edit(db, person, button.run_id, button.question, now)
+        elif button.action == "m":
+            view = await flow.view_run(db, button.run_id)
+            if view.person_id != person:
+                raise NotYourRun()
+            await query.answer()
+            text, keyboard = edit_menu(view, t)
+            await reply(update, text, reply_markup=keyboard)
+            return
+        else:
+            confirmed = await flow.confirm(db, person, button.run_id, now)
+            await query.answer()
+            await _close_buttons(update)
+            await reply(
+                update,
+                t("Thank you! Your answers have been sent to the organizers."),
+            )
+            if confirmed.alerts:
+                log.info("check-in %s raised %s alert(s)", button.run_id, len(confirmed.alerts))
+            return
+    except DomainError as error:
+        await query.answer(error_text(error, t), show_alert=True)
+        return
+    await query.answer()
+    await _close_buttons(update)
+    await show_step(update, context, view)
+
+
+async def _voice_file(update: Update, context: BotContext, run: RunView) -> int | None:
+    """Downloads and archives a voice answer; None (after telling the user) when it cannot."""
+    message = update.effective_message
+    if message is None or message.voice is None or context.actor is None:
+        return None
+    voice = message.voice
+    if voice.file_size and voice.file_size > MAX_DOWNLOAD_BYTES:
+        await reply(
+            update,
+            context.t(
+                "This voice message is too large for the bot to download (over 20 MB). "
+                "Please send a shorter one, or answer in text."
+            ),
+        )
+        return None
+    telegram_file = await voice.get_file()
+    data = bytes(await telegram_file.download_as_bytearray())
+    question = run.question
+    archived = await archive_bytes(
+        context.db, Path(context.settings.data_dir),
+        relative_dir=Path(context.actor.programme_id) / str(context.actor.person_id)
+        / "checkins" / str(run.run_id),
+        stem=question.key if question else "answer", extension="ogg", data=data,
+        telegram_file_id=voice.file_id, telegram_file_unique_id=voice.file_unique_id,
+        original_name=None, mime_type=voice.mime_type, person_id=context.actor.person_id,
+        now=context.clock.now(),
+    )  # fmt: skip
+    return archived.file_id
+
+
+async def on_free_input(update: Update, context: BotContext) -> None:
+    """Text or voice outside a command: notes an organizer owes, else a check-in answer."""
+    actor, message = context.actor, update.effective_message
+    if actor is None or message is None:
+        return
+    if await consume_awaiting(update, context):
+        return
+    now = context.clock.now()
+    run = (
+        await flow.open_run(context.db, actor.person_id, now) if actor.role is Role.CADRE else None
+    )
+    if run is None or run.question is None:
+        if run is not None and run.at_summary:
+            await reply(update, context.t("Please confirm or edit your answers with the buttons."))
+            return
+        if actor.role is Role.CADRE:
+            await reply(
+                update,
+                context.t(
+                    "No check-in is open right now, so this message was not recorded. "
+                    "Send /help to see what I can do."
+                ),
+            )
+        else:
+            await fallback.on_other_message(update, context)
+        return
+    question = run.question
+    file_id = None
+    if message.voice is not None:
+        if question.kind not in ("text", "voice_or_text"):
+            await reply(update, error_text(InvalidAnswer("use_buttons"), context.t))
+            return
+        file_id = await _voice_file(update, context, run)
+        if file_id is None:
+            return
+    try:
+        view = await flow.answer(
+            context.db, actor.person_id, run.run_id, question.index, message.text, now,
+            file_id=file_id, message_id=message.message_id,
+        )  # fmt: skip
+    except DomainError as error:
+        await reply(update, error_text(error, context.t))
+        if isinstance(error, InvalidAnswer):
+            await show_step(update, context, run)
+        return
+    await show_step(update, context, view)
+
+
+async def on_edited(update: Update, context: BotContext) -> None:
+    """An edited typed answer replaces the stored one until the run is confirmed."""
+    actor, message = context.actor, update.edited_message
+    if actor is None or message is None or message.text is None:
+        await fallback.on_edited(update, context)
+        return
+    try:
+        view = await flow.replace_edited(
+            context.db, actor.person_id, message.message_id, message.text, context.clock.now()
+        )
+    except DomainError as error:
+        await message.reply_text(error_text(error, context.t), do_quote=True)
+        return
+    if view is None:
+        await fallback.on_edited(update, context)
+        return
+    await message.reply_text(context.t("Your answer has been updated."), do_quote=True)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("checkin", on_checkin))
+    app.add_handler(CallbackQueryHandler(on_checkin_button, pattern=pattern(CheckinButton.PREFIX)))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, on_edited))
+    app.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & ((filters.TEXT & ~filters.COMMAND) | filters.VOICE),
+            on_free_input,
+        )
+    )

@@ -1,0 +1,222 @@
+"""Planning check-ins: runs at each cadre's local slot, reminders, escalations, misses.
+
+Everything here is idempotent: runs are unique per survey, person and local day, and
+every message goes through the outbox under a unique key. A tick run twice, or two
+ticks racing, plan the same rows once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.audit import record
+from services.outbox import Kind, Planned, enqueue
+from services.timezones import zone
+from storage.database import Database
+from storage.models import (
+    Absence,
+    Person,
+    PersonStatus,
+    Phase,
+    Programme,
+    Role,
+    RunState,
+    Survey,
+    SurveyRun,
+)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# How far back a tick looks for slots: after downtime, older slots are recorded as missed.
+LOOKBACK_DAYS = 3
+OPEN_STATES = (RunState.DUE, RunState.SENT, RunState.IN_PROGRESS, RunState.ESCALATED)
+
+
+@dataclass
+class PlanReport:
+    runs_created: int = 0
+    runs_missed_at_creation: int = 0
+    reminders: int = 0
+    escalations: int = 0
+    closed_as_missed: int = 0
+    keys: list[str] = field(default_factory=list)
+
+
+def slot_instant(day: date, at: time, zone_name: str) -> datetime:
+    """The UTC instant of a local wall-clock slot.
+
+    A slot in the spring-forward gap moves forward by the gap's length; a slot in the
+    repeated autumn hour takes its first occurrence. Either way, one instant per day.
+    """
+    # zoneinfo reads a time in the gap with the offset before it (02:30 → 03:30 EDT) and
+    # an ambiguous time with fold=0 (the first 01:30): exactly the rule above.
+    return datetime.combine(day, at, tzinfo=zone(zone_name)).astimezone(UTC)
+
+
+async def _insert_run(session: AsyncSession, values: dict[str, object]) -> int | None:
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(SurveyRun)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["survey_id", "person_id", "slot_date"])
+        .returning(SurveyRun.id)
+    )
+    return result.scalar_one_or_none()
+
+
+def _in_phases(day: date, phases: list[Phase]) -> bool:
+    return any(phase.starts_on <= day <= phase.ends_on for phase in phases)
+
+
+async def plan_checkins(db: Database, now: datetime) -> PlanReport:
+    """One planner tick: new runs and prompts, reminders, escalations, closing missed runs."""
+    report = PlanReport()
+    async with db.transaction() as session:
+        surveys = list(await session.scalars(select(Survey).where(Survey.active.is_(True))))
+        for survey in surveys:
+            await _plan_survey(session, survey, now, report)
+        await _follow_up(session, now, report)
+    return report
+
+
+async def _plan_survey(
+    session: AsyncSession, survey: Survey, now: datetime, report: PlanReport
+) -> None:
+    programme = await session.get_one(Programme, survey.programme_id)
+    phases = list(
+        await session.scalars(
+            select(Phase).where(
+                Phase.programme_id == survey.programme_id, Phase.key.in_(survey.phase_keys)
+            )
+        )
+    )
+    if not phases:
+        return
+    weekdays = {WEEKDAYS.index(day) for day in survey.schedule["weekdays"]}
+    at = time.fromisoformat(survey.schedule["at"])
+    window = timedelta(minutes=survey.window_minutes)
+    cadres = await session.scalars(
+        select(Person).where(
+            Person.programme_id == survey.programme_id,
+            Person.role == Role.CADRE.value,
+            Person.telegram_chat_id.is_not(None),
+            Person.unreachable_at.is_(None),
+            Person.status.not_in([PersonStatus.WITHDRAWN.value, PersonStatus.RETURNED.value]),
+        )
+    )
+    for person in cadres:
+        zone_name = person.timezone or programme.host_timezone
+        today = now.astimezone(zone(zone_name)).date()
+        absences = list(
+            await session.scalars(
+                select(Absence).where(
+                    Absence.person_id == person.id,
+                    Absence.ends_on >= today - timedelta(days=LOOKBACK_DAYS),
+                    Absence.starts_on <= today,
+                )
+            )
+        )
+        for back in range(LOOKBACK_DAYS, -1, -1):
+            day = today - timedelta(days=back)
+            if day.weekday() not in weekdays or not _in_phases(day, phases):
+                continue
+            if any(a.starts_on <= day <= a.ends_on for a in absences):
+                continue
+            slot = slot_instant(day, at, zone_name)
+            if slot > now:
+                continue
+            closes = slot + window
+            missed = closes <= now
+            run_id = await _insert_run(
+                session,
+                {
+                    "survey_id": survey.id, "person_id": person.id, "slot_date": day,
+                    "slot_at": slot, "closes_at": closes, "timezone": zone_name,
+                    "state": (RunState.MISSED if missed else RunState.DUE).value,
+                    "current_question": 0, "editing": False, "created_at": now,
+                },
+            )  # fmt: skip
+            if run_id is None:
+                continue
+            report.runs_created += 1
+            if missed:
+                # Too late to ask: recorded as missed, never prompted (the stale rule).
+                report.runs_missed_at_creation += 1
+                await record(
+                    session, "checkin.missed", programme_id=survey.programme_id,
+                    actor_person_id=person.id,
+                    details={"run_id": run_id, "reason": "planned_after_window"}, at=now,
+                )  # fmt: skip
+                continue
+            key = f"checkin:{run_id}:prompt"
+            await enqueue(
+                session,
+                Planned(key, person.id, Kind.CHECKIN_PROMPT, {"run_id": run_id}, slot, closes),
+            )
+            report.keys.append(key)
+
+
+async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -> None:
+    rows = (
+        await session.execute(
+            select(SurveyRun, Survey)
+            .join(Survey, Survey.id == SurveyRun.survey_id)
+            .where(SurveyRun.state.in_([s.value for s in OPEN_STATES]))
+            .with_for_update(of=SurveyRun, skip_locked=True)
+        )
+    ).all()
+    for run, survey in rows:
+        if run.closes_at <= now:
+            run.state = RunState.MISSED.value
+            report.closed_as_missed += 1
+            await record(
+                session, "checkin.missed", programme_id=survey.programme_id,
+                actor_person_id=run.person_id, details={"run_id": run.id}, at=now,
+            )  # fmt: skip
+            continue
+        remind_at = run.slot_at + timedelta(minutes=survey.remind_after_minutes)
+        if (
+            run.reminded_at is None
+            and run.state in (RunState.SENT.value, RunState.IN_PROGRESS.value)
+            and now >= remind_at
+        ):
+            run.reminded_at = now
+            key = f"checkin:{run.id}:remind"
+            await enqueue(
+                session,
+                Planned(
+                    key, run.person_id, Kind.CHECKIN_REMINDER, {"run_id": run.id}, now,
+                    run.closes_at,
+                ),
+            )  # fmt: skip
+            report.reminders += 1
+            report.keys.append(key)
+        escalate_at = run.slot_at + timedelta(minutes=survey.escalate_after_minutes)
+        if run.escalated_at is None and now >= escalate_at:
+            run.escalated_at = now
+            run.state = RunState.ESCALATED.value
+            organizers = await session.scalars(
+                select(Person).where(
+                    Person.programme_id == survey.programme_id,
+                    Person.role == Role.ORGANIZER.value,
+                    Person.telegram_chat_id.is_not(None),
+                    Person.unreachable_at.is_(None),
+                )
+            )
+            for organizer in organizers:
+                key = f"checkin:{run.id}:escalate:{organizer.id}"
+                await enqueue(
+                    session,
+                    Planned(key, organizer.id, Kind.CHECKIN_ESCALATION, {"run_id": run.id}, now),
+                )
+                report.keys.append(key)
+            report.escalations += 1
+            await record(
+                session, "checkin.escalated", programme_id=survey.programme_id,
+                actor_person_id=run.person_id, details={"run_id": run.id}, at=now,
+            )  # fmt: skip

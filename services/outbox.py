@@ -1,0 +1,278 @@
+"""The durable outbox: planned once by unique key, claimed with a lease, one outcome each.
+
+Delivery policy (see docs/outbox.md): a row is sent at least once and, in all but one
+case, exactly once. The exception is a send whose answer never came back (a read
+timeout, or a crash between Telegram's answer and our commit): the row is sent again,
+because a check-in prompt or an alert shown twice costs a glance, and one lost costs a
+phone call at an odd hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.audit import record
+from storage.database import Database
+from storage.models import OutboxMessage, OutboxState, Person
+
+MAX_ATTEMPTS = 8
+BASE_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class Kind(StrEnum):
+    CHECKIN_PROMPT = "checkin_prompt"
+    CHECKIN_REMINDER = "checkin_reminder"
+    CHECKIN_ESCALATION = "checkin_escalation"
+    CHECKIN_ALERT = "checkin_alert"
+    EXPIRED_REPORT = "expired_report"
+    UNREACHABLE_REPORT = "unreachable_report"
+
+
+@dataclass(frozen=True)
+class Planned:
+    key: str
+    person_id: int
+    kind: Kind
+    payload: dict[str, Any]
+    due_at: datetime
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    person_id: int | None
+    chat_id: int | None
+    kind: str
+    payload: dict[str, Any]
+    due_at: datetime
+    expires_at: datetime | None
+    attempts: int
+
+
+async def enqueue(session: AsyncSession, planned: Planned) -> bool:
+    """Adds a row unless one with the same key exists; True when it was added."""
+    person = await session.get(Person, planned.person_id)
+    values = {
+        "unique_key": planned.key,
+        "person_id": planned.person_id,
+        "chat_id": person.telegram_chat_id if person else None,
+        "kind": planned.kind.value,
+        "payload": planned.payload,
+        "due_at": planned.due_at,
+        "expires_at": planned.expires_at,
+        "state": OutboxState.PENDING.value,
+        "attempts": 0,
+    }
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["unique_key"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_due(
+    db: Database, now: datetime, *, limit: int = 50, lease: timedelta = timedelta(minutes=2)
+) -> list[Claimed]:
+    """Claims due rows for this worker in one statement.
+
+    On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent
+    dispatchers split the rows between them; on SQLite the single writer serialises it.
+    A row whose lease ran out (its worker died mid-send) is claimed again.
+    """
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                and_(
+                    OutboxMessage.state == OutboxState.PENDING.value,
+                    OutboxMessage.due_at <= now,
+                ),
+                and_(
+                    OutboxMessage.state == OutboxState.SENDING.value,
+                    OutboxMessage.lease_until < now,
+                ),
+            )
+        )
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .values(
+            state=OutboxState.SENDING.value,
+            lease_until=now + lease,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.transaction() as session:
+        rows = list((await session.scalars(statement)).all())
+        claimed = [
+            Claimed(
+                row.id, row.unique_key, row.person_id, row.chat_id, row.kind, dict(row.payload),
+                row.due_at, row.expires_at, row.attempts,
+            )
+            for row in rows
+        ]  # fmt: skip
+    claimed.sort(key=lambda c: (c.due_at, c.id))
+    return claimed
+
+
+async def mark_sent(db: Database, row_id: int, message_id: int | None, now: datetime) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(
+                state=OutboxState.SENT.value,
+                sent_at=now,
+                telegram_message_id=message_id,
+                lease_until=None,
+                last_error=None,
+            )
+        )
+
+
+async def release(db: Database, row_id: int, due_at: datetime, error: str | None, *,
+                  count_attempt: bool = True) -> None:  # fmt: skip
+    """Puts a claimed row back to wait until ``due_at``; gives up after MAX_ATTEMPTS."""
+    async with db.transaction() as session:
+        row = await session.get_one(OutboxMessage, row_id)
+        if not count_attempt:
+            row.attempts = max(row.attempts - 1, 0)
+        if row.attempts >= MAX_ATTEMPTS:
+            row.state = OutboxState.FAILED.value
+        else:
+            row.state = OutboxState.PENDING.value
+            row.due_at = due_at
+        row.lease_until = None
+        row.last_error = error
+
+
+async def finish(db: Database, row_id: int, state: OutboxState, error: str | None) -> None:
+    """Records a final outcome: failed, expired or skipped."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(state=state.value, lease_until=None, last_error=error)
+        )
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BASE_BACKOFF * int(2 ** min(max(attempts - 1, 0), 16)), MAX_BACKOFF)
+
+
+async def mark_unreachable(db: Database, person_id: int, now: datetime, reason: str) -> list[int]:
+    """Marks a person unreachable (they blocked the bot, or the chat is gone).
+
+    Their pending rows will never be sent; the organizers are told once. Returns the
+    ids of the organizers told.
+    """
+    async with db.transaction() as session:
+        person = await session.get_one(Person, person_id)
+        first_time = person.unreachable_at is None
+        person.unreachable_at = person.unreachable_at or now
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.person_id == person_id,
+                OutboxMessage.state.in_([OutboxState.PENDING.value, OutboxState.SENDING.value]),
+            )
+            .values(state=OutboxState.UNREACHABLE.value, last_error=reason, lease_until=None)
+        )
+        told: list[int] = []
+        if first_time:
+            await record(
+                session, "person.unreachable", programme_id=person.programme_id,
+                actor_person_id=person.id, details={"reason": reason}, at=now,
+            )  # fmt: skip
+            organizers = await session.scalars(
+                select(Person).where(
+                    Person.programme_id == person.programme_id,
+                    Person.role == "organizer",
+                    Person.telegram_chat_id.is_not(None),
+                    Person.unreachable_at.is_(None),
+                )
+            )
+            for organizer in organizers:
+                added = await enqueue(
+                    session,
+                    Planned(
+                        f"unreachable:{person.id}:{now:%Y%m%d%H%M}:{organizer.id}",
+                        organizer.id, Kind.UNREACHABLE_REPORT,
+                        {"person_id": person.id, "reason": reason}, now,
+                    ),
+                )  # fmt: skip
+                if added:
+                    told.append(organizer.id)
+    return told
+
+
+async def move_chat(db: Database, person_id: int, new_chat_id: int) -> None:
+    async with db.transaction() as session:
+        person = await session.get_one(Person, person_id)
+        person.telegram_chat_id = new_chat_id
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.person_id == person_id,
+                OutboxMessage.state.in_([OutboxState.PENDING.value, OutboxState.SENDING.value]),
+            )
+            .values(chat_id=new_chat_id)
+        )
+
+
+async def report_expired(db: Database, row_ids: list[int], now: datetime) -> int:
+    """Tells each affected programme's organizers, once per batch, what went stale."""
+    if not row_ids:
+        return 0
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.id, Person.programme_id)
+                .join(Person, Person.id == OutboxMessage.person_id)
+                .where(OutboxMessage.id.in_(row_ids))
+            )
+        ).all()
+        by_programme: dict[str, list[int]] = {}
+        for row_id, programme_id in rows:
+            by_programme.setdefault(programme_id, []).append(row_id)
+        told = 0
+        for programme_id, ids in by_programme.items():
+            await record(
+                session, "outbox.expired", programme_id=programme_id,
+                details={"rows": ids}, at=now,
+            )  # fmt: skip
+            organizers = await session.scalars(
+                select(Person).where(
+                    Person.programme_id == programme_id,
+                    Person.role == "organizer",
+                    Person.telegram_chat_id.is_not(None),
+                    Person.unreachable_at.is_(None),
+                )
+            )
+            for organizer in organizers:
+                if await enqueue(
+                    session,
+                    Planned(
+                        f"expired:{min(ids)}:{organizer.id}", organizer.id, Kind.EXPIRED_REPORT,
+                        {"count": len(ids)}, now,
+                    ),
+                ):  # fmt: skip
+                    told += 1
+    return told
