@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from handlers.callbacks import CheckinButton
 from handlers.replies import escape
 from services.checkin_flow import Question, RunView
 
 # About half a minute a question: what "about N minutes" promises.
 SECONDS_PER_QUESTION = 30
+# Answers are stored whole; the summary shows the start of a long one.
+SUMMARY_ANSWER_CHARS = 300
 
 
 def start_keyboard(view: RunView, t: Translator, *, resume: bool = False) -> InlineKeyboardMarkup:
@@ -53,7 +55,10 @@ def _answer_label(question: Question, value: str | None, t: Translator) -> str:
     return value
 
 
-def answer_text(view: RunView, question: Question, t: Translator) -> str:
+def answer_text(
+    view: RunView, question: Question, t: Translator, *, limit: int | None = None
+) -> str:
+    """An answer as shown back; long texts are shortened before escaping (never mid-entity)."""
     stored = view.answers.get(question.key)
     if stored is None:
         return t("(no answer)")
@@ -61,15 +66,18 @@ def answer_text(view: RunView, question: Question, t: Translator) -> str:
         return t("(skipped)")
     if stored.has_file and not stored.value:
         return t("(voice message)")
-    return escape(_answer_label(question, stored.value, t))
+    label = _answer_label(question, stored.value, t)
+    if limit is not None and len(label) > limit:
+        label = label[:limit].rstrip() + "…"
+    return escape(label)
 
 
 HINTS = {
-    "text": "Reply with a text message (or a voice message).",
-    "voice_or_text": "Reply with a voice message or a text message.",
-    "choice": "Choose one of the buttons.",
-    "scale": "Choose from 1 (very bad) to 5 (very good).",
-    "yes_no": "Choose Yes or No.",
+    "text": N_("Reply with a text message (or a voice message)."),
+    "voice_or_text": N_("Reply with a voice message or a text message."),
+    "choice": N_("Choose one of the buttons."),
+    "scale": N_("Choose from 1 (very bad) to 5 (very good)."),
+    "yes_no": N_("Choose Yes or No."),
 }
 
 
@@ -110,10 +118,12 @@ def question_message(view: RunView, t: Translator) -> tuple[str, InlineKeyboardM
 
 
 def summary_message(view: RunView, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [f"<b>{escape(t('Your answers'))}</b>"]
+    heading = t("Your answers")
+    lines = [f"<b>{escape(heading)}</b>"]
     for question in view.questions:
         text = escape(t.pick(question.text_zh, question.text_en))
-        lines.append(f"{question.index + 1}. {text}\n   → {answer_text(view, question, t)}")
+        shown = answer_text(view, question, t, limit=SUMMARY_ANSWER_CHARS)
+        lines.append(f"{question.index + 1}. {text}\n   → {shown}")
     lines.append("")
     lines.append(t("Is everything right? Confirm to send your answers to the organizers."))
     keyboard = InlineKeyboardMarkup(

@@ -27,9 +27,22 @@ COMMON = [
     ("timezone", N_("Change your time zone")),
     ("help", N_("What you can do here")),
 ]
+CADRE = [
+    ("checkin", N_("Answer the open check-in now")),
+    *COMMON[:-1],
+    ("cancel", N_("Stop what you are doing")),
+    COMMON[-1],
+]
+ORGANIZER = [
+    *COMMON[:-1],
+    ("absent", N_("Excuse a participant from check-ins: NAME FROM TO")),
+    ("note", N_("Record notes of a call: RUN TEXT")),
+    ("cancel", N_("Stop what you are doing")),
+    COMMON[-1],
+]
 BY_ROLE: dict[Role, list[tuple[str, str]]] = {
-    Role.CADRE: COMMON,
-    Role.ORGANIZER: COMMON,
+    Role.CADRE: CADRE,
+    Role.ORGANIZER: ORGANIZER,
     Role.OBSERVER: COMMON,
 }
 

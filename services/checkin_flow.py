@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import operator
 import unicodedata
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -150,13 +151,32 @@ async def _load(session: AsyncSession, run_id: int, person_id: int, now: datetim
         raise NotYourRun()
     if run.state == RunState.COMPLETED.value:
         raise RunClosed("completed")
-    if run.state not in OPEN or run.closes_at <= now:
-        if run.state in OPEN:
-            run.state = RunState.MISSED.value
-            await record(session, "checkin.missed", actor_person_id=person_id,
-                         details={"run_id": run.id, "reason": "late_answer"}, at=now)  # fmt: skip
+    if run.state in OPEN and run.closes_at <= now:
+        raise RunClosed("expired")
+    if run.state not in OPEN:
         raise RunClosed(run.state)
     return run
+
+
+@asynccontextmanager
+async def _step(
+    db: Database, run_id: int, person_id: int, now: datetime
+) -> AsyncIterator[tuple[AsyncSession, SurveyRun]]:
+    """One step of a run in one transaction; a late step marks the run missed, then refuses."""
+    try:
+        async with db.transaction() as session:
+            yield session, await _load(session, run_id, person_id, now)
+    except RunClosed as closed:
+        if str(closed) == "expired":
+            async with db.transaction() as session:
+                run = await session.get_one(SurveyRun, run_id)
+                if run.state in OPEN:
+                    run.state = RunState.MISSED.value
+                    await record(
+                        session, "checkin.missed", actor_person_id=person_id,
+                        details={"run_id": run_id, "reason": "late_answer"}, at=now,
+                    )  # fmt: skip
+        raise
 
 
 async def open_run(db: Database, person_id: int, now: datetime) -> RunView | None:
@@ -182,8 +202,7 @@ async def start(db: Database, person_id: int, now: datetime, run_id: int | None 
         if current is None:
             raise NoOpenRun()
         run_id = current.run_id
-    async with db.transaction() as session:
-        run = await _load(session, run_id, person_id, now)
+    async with _step(db, run_id, person_id, now) as (session, run):
         if run.state != RunState.ESCALATED.value:
             run.state = RunState.IN_PROGRESS.value
         run.started_at = run.started_at or now
@@ -251,8 +270,7 @@ async def answer(
     *, file_id: int | None = None, message_id: int | None = None,
 ) -> RunView:  # fmt: skip
     """Records the answer to the current question and moves on (or back to the summary)."""
-    async with db.transaction() as session:
-        run = await _load(session, run_id, person_id, now)
+    async with _step(db, run_id, person_id, now) as (session, run):
         view = await _view(session, run)
         if question_index != run.current_question or view.at_summary:
             raise StaleQuestion()
@@ -269,8 +287,7 @@ async def answer(
 
 async def skip(db: Database, person_id: int, run_id: int, question_index: int,
                now: datetime) -> RunView:  # fmt: skip
-    async with db.transaction() as session:
-        run = await _load(session, run_id, person_id, now)
+    async with _step(db, run_id, person_id, now) as (session, run):
         view = await _view(session, run)
         if question_index != run.current_question or view.at_summary:
             raise StaleQuestion()
@@ -287,8 +304,7 @@ async def skip(db: Database, person_id: int, run_id: int, question_index: int,
 async def back(db: Database, person_id: int, run_id: int, question_index: int,
                now: datetime) -> RunView:  # fmt: skip
     """Goes back to the previous question to change its answer."""
-    async with db.transaction() as session:
-        run = await _load(session, run_id, person_id, now)
+    async with _step(db, run_id, person_id, now) as (session, run):
         if question_index != run.current_question or run.current_question == 0:
             raise StaleQuestion()
         run.current_question -= 1
@@ -299,8 +315,7 @@ async def back(db: Database, person_id: int, run_id: int, question_index: int,
 async def edit(db: Database, person_id: int, run_id: int, question_index: int,
                now: datetime) -> RunView:  # fmt: skip
     """From the summary, re-asks one question; after it the summary comes back."""
-    async with db.transaction() as session:
-        run = await _load(session, run_id, person_id, now)
+    async with _step(db, run_id, person_id, now) as (session, run):
         view = await _view(session, run)
         if not view.at_summary or not 0 <= question_index < len(view.questions):
             raise StaleQuestion()
@@ -359,8 +374,7 @@ def evaluate_alerts(rules: list[dict[str, Any]], view: RunView) -> list[Triggere
 
 async def confirm(db: Database, person_id: int, run_id: int, now: datetime) -> Confirmed:
     """Completes the run and sends any alert to every organizer at once, via the outbox."""
-    async with db.transaction() as session:
-        run = await _load(session, run_id, person_id, now)
+    async with _step(db, run_id, person_id, now) as (session, run):
         view = await _view(session, run)
         if not view.at_summary:
             raise StaleQuestion()

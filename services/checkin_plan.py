@@ -128,7 +128,8 @@ async def _plan_survey(
             if any(a.starts_on <= day <= a.ends_on for a in absences):
                 continue
             slot = slot_instant(day, at, zone_name)
-            if slot > now:
+            if slot > now or (person.enrolled_at is not None and slot < person.enrolled_at):
+                # Not due yet, or before this person joined the bot: nothing to ask or miss.
                 continue
             closes = slot + window
             missed = closes <= now

@@ -17,9 +17,11 @@ from telegram import Update
 
 from bot.application import build_application
 from bot.context import BotApplication, BotContext
+from bot.dispatcher import DispatchReport
 from bot.fake_telegram import FAKE_TOKEN, RecordingRequest
 from bot.fake_updates import FakeUser, UpdateFactory
 from bot.settings import Settings
+from services.checkin_plan import plan_checkins
 from services.clock import FakeClock
 from services.programmes import load_programme
 from services.roster import import_roster
@@ -133,6 +135,16 @@ PHONES = {
 }
 
 
+class FakePacer:
+    """Records what the real Pacer would wait, without waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[int] = []
+
+    async def wait(self, chat_id: int) -> None:
+        self.waits.append(chat_id)
+
+
 @dataclass
 class Harness:
     """The real Application over the recording transport, fed updates one by one."""
@@ -144,6 +156,18 @@ class Harness:
     clock: FakeClock
     settings: Settings
     errors: list[BaseException] = field(default_factory=list)
+    pacer: FakePacer | None = None
+
+    async def plan(self) -> None:
+        await plan_checkins(self.db, self.clock.now())
+
+    async def dispatch(self) -> DispatchReport:
+        return await self.app.bot_data.dispatcher.run_once()
+
+    async def tick(self) -> DispatchReport:
+        """One planner tick and one dispatcher tick, as the job queue would run them."""
+        await self.plan()
+        return await self.dispatch()
 
     async def send(self, update: Update, *, expect_error: bool = False) -> None:
         self.errors.clear()
@@ -178,6 +202,8 @@ async def _harness(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncItera
     request = RecordingRequest()
     app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)
     harness = Harness(app, request, UpdateFactory(app.bot), db, clock, settings)
+    harness.pacer = FakePacer()
+    app.bot_data.dispatcher.pacer = harness.pacer  # type: ignore[assignment]
 
     async def remember(update: object, context: BotContext) -> None:
         if context.error is not None:

@@ -141,7 +141,7 @@ async def test_loading_twice_updates_in_place(db: Database) -> None:
     assert await count(db, Phase) == 3
     assert await count(db, Session) == 7
     assert await count(db, Survey) == 1
-    assert await count(db, SurveyQuestion) == 2
+    assert await count(db, SurveyQuestion) == 4
 
 
 async def test_changed_file_updates_rows_and_drops_removed_sessions(
