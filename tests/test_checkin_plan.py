@@ -1,0 +1,125 @@
+"""Planning check-ins on SQLite and PostgreSQL: local slots across DST, once per slot."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from services.checkin_plan import plan_checkins, slot_instant
+from storage.database import Database
+from storage.models import OutboxMessage, Person, SurveyRun
+from tests.conftest import seed
+
+ENROLLED = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+async def enrol_cadres(db: Database) -> None:
+    async with db.transaction() as session:
+        people = await session.scalars(select(Person).where(Person.role == "cadre"))
+        for index, person in enumerate(people):
+            person.telegram_user_id = person.telegram_chat_id = 900 + index
+            person.enrolled_at = ENROLLED
+
+
+async def slots(db: Database) -> list[tuple[str, date, datetime]]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Person.name, SurveyRun.slot_date, SurveyRun.slot_at)
+            .join(Person, Person.id == SurveyRun.person_id)
+            .order_by(SurveyRun.slot_at, Person.name)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def count(db: Database, model: type) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_slot_in_the_spring_gap_moves_forward_and_the_autumn_hour_is_taken_once() -> None:
+    assert slot_instant(date(2027, 3, 14), time(2, 30), "America/New_York") == datetime(
+        2027, 3, 14, 7, 30, tzinfo=UTC
+    )
+    assert slot_instant(date(2026, 11, 1), time(1, 30), "America/New_York") == datetime(
+        2026, 11, 1, 5, 30, tzinfo=UTC
+    )
+
+
+async def test_tuesday_slot_after_the_november_change_is_20_local(db: Database) -> None:
+    await seed(db)
+    await enrol_cadres(db)
+    await plan_checkins(db, datetime(2026, 10, 31, 0, 0, tzinfo=UTC))  # Fri 20:00 EDT
+    await plan_checkins(db, datetime(2026, 11, 4, 1, 0, tzinfo=UTC))  # Tue 20:00 EST
+    planned = await slots(db)
+    new_york = [s for s in planned if s[0] in ("张伟", "Wang Fang")]
+    assert {s[2] for s in new_york if s[1] == date(2026, 11, 3)} == {
+        datetime(2026, 11, 4, 1, 0, tzinfo=UTC)
+    }
+    # Friday before the change was 20:00 EDT, an hour earlier in UTC.
+    assert {s[2] for s in new_york if s[1] == date(2026, 10, 30)} == {
+        datetime(2026, 10, 31, 0, 0, tzinfo=UTC)
+    }
+
+
+async def test_march_change_moves_the_utc_instant_not_the_local_time(db: Database) -> None:
+    await seed(db)
+    await enrol_cadres(db)
+    await plan_checkins(db, datetime(2027, 3, 13, 1, 0, tzinfo=UTC))  # Fri 12 Mar 20:00 EST
+    await plan_checkins(db, datetime(2027, 3, 17, 0, 0, tzinfo=UTC))  # Tue 16 Mar 20:00 EDT
+    instants = {s[2] for s in await slots(db) if s[0] == "张伟"}
+    assert datetime(2027, 3, 13, 1, 0, tzinfo=UTC) in instants
+    assert datetime(2027, 3, 17, 0, 0, tzinfo=UTC) in instants
+
+
+async def test_cadre_without_a_zone_uses_the_host_zone(db: Database) -> None:
+    await seed(db)
+    await enrol_cadres(db)
+    await plan_checkins(db, datetime(2026, 10, 31, 0, 0, tzinfo=UTC))
+    li = [s for s in await slots(db) if s[0] == "李娜"]
+    assert li and li[-1][2] == datetime(2026, 10, 31, 0, 0, tzinfo=UTC)
+
+
+async def test_tick_twice_or_racing_plans_each_run_once(db: Database) -> None:
+    await seed(db)
+    await enrol_cadres(db)
+    now = datetime(2026, 10, 31, 0, 5, tzinfo=UTC)
+    await plan_checkins(db, now)
+    await plan_checkins(db, now)
+    await asyncio.gather(plan_checkins(db, now), plan_checkins(db, now))
+    # Three cadres: Tuesday's slot (already past its window, so recorded missed without a
+    # prompt) and Friday's, each planned once however many ticks ran.
+    assert await count(db, SurveyRun) == 6
+    assert await count(db, OutboxMessage) == 3
+
+
+async def test_no_run_outside_the_surveys_phases_or_for_the_unreachable(db: Database) -> None:
+    await seed(db)
+    await enrol_cadres(db)
+    async with db.transaction() as session:
+        zhang = await session.scalar(select(Person).where(Person.name == "张伟"))
+        assert zhang is not None
+        zhang.unreachable_at = ENROLLED
+    await plan_checkins(db, datetime(2026, 9, 16, 0, 5, tzinfo=UTC))  # domestic phase
+    assert await count(db, SurveyRun) == 0
+    await plan_checkins(db, datetime(2026, 10, 31, 0, 5, tzinfo=UTC))
+    assert "张伟" not in {s[0] for s in await slots(db)}
+
+
+async def test_reminder_and_escalation_are_planned_once(db: Database) -> None:
+    await seed(db)
+    await enrol_cadres(db)
+    slot = datetime(2026, 10, 31, 0, 0, tzinfo=UTC)
+    await plan_checkins(db, slot)
+    async with db.transaction() as session:
+        for run in await session.scalars(select(SurveyRun)):
+            run.state = "sent"
+    first = await plan_checkins(db, slot + timedelta(hours=3))
+    again = await plan_checkins(db, slot + timedelta(hours=4))
+    assert (first.reminders, again.reminders) == (3, 0)
+    late = await plan_checkins(db, slot + timedelta(hours=20))
+    assert late.escalations == 3
+    assert (await plan_checkins(db, slot + timedelta(hours=21))).escalations == 0
+    closed = await plan_checkins(db, slot + timedelta(hours=24))
+    assert closed.closed_as_missed == 3
