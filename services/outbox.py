@@ -34,6 +34,12 @@ class Kind(StrEnum):
     CHECKIN_ALERT = "checkin_alert"
     EXPIRED_REPORT = "expired_report"
     UNREACHABLE_REPORT = "unreachable_report"
+    SUBMISSION_NOTICE = "submission_notice"
+    DEADLINE_REMINDER = "deadline_reminder"
+    OVERDUE_REMINDER = "overdue_reminder"
+    DRAFT_REMINDER = "draft_reminder"
+    DRAFT_DROPPED = "draft_dropped"
+    DIGEST = "digest"
 
 
 @dataclass(frozen=True)

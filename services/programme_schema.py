@@ -141,6 +141,7 @@ class AssignmentDef(Strict):
     description: Text | None = None
     opens: datetime | None = None
     due: datetime
+    closes: datetime | None = None
     timezone: TimeZoneName | None = None
     formats: list[str] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
 

@@ -59,6 +59,7 @@ class PlannedAssignment:
     description_en: str | None
     opens_at: datetime | None
     due_at: datetime
+    closes_at: datetime | None
     timezone: str
     formats: list[str]
 
@@ -184,8 +185,11 @@ def plan_programme(path: Path) -> ProgrammePlan:
         zone_name = zone_for(task.timezone, task.phase)
         due = resolve(task.due, zone_name, (*loc, "due"))
         opens = resolve(task.opens, zone_name, (*loc, "opens")) if task.opens else None
+        closes = resolve(task.closes, zone_name, (*loc, "closes")) if task.closes else None
         if due and opens and opens >= due:
             problems.append(doc.problem((*loc, "opens"), "must be before due"))
+        if due and closes and closes < due:
+            problems.append(doc.problem((*loc, "closes"), "must not be before due"))
         if due:
             plan.assignments.append(
                 PlannedAssignment(
@@ -198,6 +202,7 @@ def plan_programme(path: Path) -> ProgrammePlan:
                     task.description.english() if task.description else None,
                     opens,
                     due,
+                    closes,
                     zone_name,
                     task.formats,
                 )
@@ -306,6 +311,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
         row.title_zh, row.title_en = task.title_zh, task.title_en
         row.description_zh, row.description_en = task.description_zh, task.description_en
         row.opens_at, row.due_at, row.timezone = task.opens_at, task.due_at, task.timezone
+        row.closes_at = task.closes_at
         row.formats = task.formats
         session.add(row)
     kept_with_work = 0

@@ -1,6 +1,12 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
-from storage.models.assignments import Assignment, Extension, StoredFile, Submission
+from storage.models.assignments import (
+    Assignment,
+    Extension,
+    StoredFile,
+    Submission,
+    SubmissionDraft,
+)
 from storage.models.audit import AuditEvent, ProcessedUpdate
 from storage.models.outbox import OutboxMessage, OutboxState
 from storage.models.people import EnrolmentCode, Person, PersonStatus, Role
@@ -32,6 +38,7 @@ __all__ = [
     "Session",
     "StoredFile",
     "Submission",
+    "SubmissionDraft",
     "Survey",
     "SurveyAnswer",
     "SurveyQuestion",

@@ -28,6 +28,8 @@ class Assignment(Base):
     description_en: Mapped[str | None] = mapped_column(Text)
     opens_at: Mapped[datetime | None]
     due_at: Mapped[datetime]
+    # After this, nothing more is accepted; before it, late work is accepted and flagged.
+    closes_at: Mapped[datetime | None]
     timezone: Mapped[str] = mapped_column(String(64))
     formats: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
 
@@ -77,6 +79,9 @@ class StoredFile(Base):
     submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )
+    draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission_drafts.id", ondelete="CASCADE"), index=True
+    )
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     telegram_file_id: Mapped[str] = mapped_column(String(256))
     telegram_file_unique_id: Mapped[str] = mapped_column(String(128), index=True)
@@ -87,3 +92,25 @@ class StoredFile(Base):
     archive_path: Mapped[str] = mapped_column(String(1000))
     origin: Mapped[dict[str, object] | None] = mapped_column(JSONDoc)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubmissionDraft(Base):
+    """Work in progress, kept in the database so a restart mid-submission loses nothing."""
+
+    __tablename__ = "submission_drafts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), unique=True
+    )
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    # title → abstract → collect for a paper; collect only for reports.
+    step: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(500))
+    abstract: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    preview_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reminded_at: Mapped[datetime | None]
