@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from telegram import Update
@@ -19,6 +20,8 @@ from handlers import register_all
 from handlers.menu import set_all_menus
 from services.checkin_plan import plan_checkins
 from services.clock import Clock, SystemClock
+from services.deadline_plan import plan_deadlines
+from services.submissions import drop_idle_drafts
 from services.updates import prune_updates
 from storage.database import Database
 
@@ -29,9 +32,17 @@ GUARD_GROUP = -1
 
 async def plan_tick(context: BotContext) -> None:
     """Plans due check-in runs, reminders and escalations into the outbox."""
-    report = await plan_checkins(context.db, context.clock.now())
+    now = context.clock.now()
+    report = await plan_checkins(context.db, now)
     if report.runs_created or report.reminders or report.escalations:
         log.info("planned %s", report)
+    deadlines = await plan_deadlines(context.db, now)
+    if deadlines.drafts_dropped:
+        await drop_idle_drafts(
+            context.db, Path(context.settings.data_dir), deadlines.drafts_dropped, now
+        )
+    if deadlines.reminders or deadlines.digests or deadlines.drafts_reminded:
+        log.info("planned %s", deadlines)
 
 
 async def dispatch_tick(context: BotContext) -> None:

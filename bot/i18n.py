@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import gettext
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_skeleton, get_timezone_location
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_skeleton,
+    format_timedelta,
+    get_timezone_location,
+)
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -111,6 +117,10 @@ class Translator:
         """Date and time in a zone: "9月2日周二 09:00" / "Tue, Sep 2 09:00"."""
         local = instant.astimezone(zone(zone_name))
         return f"{self.short_day(local.date())} {self.clock(instant, zone_name)}"
+
+    def relative(self, delta: timedelta) -> str:
+        """A span from now: "3天后" / "in 3 days", "2小时前" / "2 hours ago"."""
+        return str(format_timedelta(delta, add_direction=True, locale=self._babel))
 
     def city(self, zone_name: str) -> str:
         """A zone's city name in the reader's language; China's zone reads as Beijing."""

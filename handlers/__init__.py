@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import checkin, enrolment, fallback, help, organizer, preferences, schedule
+from handlers import (
+    checkin,
+    enrolment,
+    fallback,
+    free_input,
+    help,
+    organizer,
+    preferences,
+    schedule,
+    submissions,
+)
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]
@@ -15,7 +25,9 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     schedule.register(app)
     preferences.register(app)
     organizer.register(app)
-    # Check-ins take free text and voice: after every command handler, before fallback.
+    submissions.register(app)
     checkin.register(app)
+    # Free text, files and voice: after every command handler, before fallback.
+    free_input.register(app)
     # Fallback last: it catches what no feature handler claimed.
     fallback.register(app)

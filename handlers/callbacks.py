@@ -98,3 +98,25 @@ class CheckinButton:
             return cls(int(run), int(question), action, value)
         except ValueError as exc:
             raise BadCallback(data) from exc
+
+
+@dataclass(frozen=True)
+class SubmissionButton:
+    """p(ick) an assignment, s(ubmit), m(ore), c(ancel) a draft, or f(ile) to get back."""
+
+    PREFIX = "sb1"
+    action: str
+    id: int
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.action, str(self.id))
+
+    @classmethod
+    def decode(cls, data: str) -> SubmissionButton:
+        try:
+            prefix, action, ident = data.split(":")
+            if prefix != cls.PREFIX or action not in {"p", "s", "m", "c", "f"}:
+                raise BadCallback(data)
+            return cls(action, int(ident))
+        except ValueError as exc:
+            raise BadCallback(data) from exc

@@ -18,9 +18,9 @@ from bot.i18n import Translator
 from handlers import fallback
 from handlers.callbacks import BadCallback, CheckinButton, pattern
 from handlers.checkin_views import edit_menu, greeting, step_message
-from handlers.organizer import consume_awaiting
 from handlers.replies import reply
 from services import checkin_flow as flow
+from services import submissions as sub
 from services.archive import MAX_DOWNLOAD_BYTES, archive_bytes
 from services.checkin_flow import (
     InvalidAnswer,
@@ -178,33 +178,12 @@ async def _voice_file(update: Update, context: BotContext, run: RunView) -> int 
     return archived.file_id
 
 
-async def on_free_input(update: Update, context: BotContext) -> None:
-    """Text or voice outside a command: notes an organizer owes, else a check-in answer."""
+async def answer_from_message(update: Update, context: BotContext, run: RunView) -> None:
+    """Takes a typed or spoken message as the answer to the run's current question."""
     actor, message = context.actor, update.effective_message
-    if actor is None or message is None:
-        return
-    if await consume_awaiting(update, context):
-        return
-    now = context.clock.now()
-    run = (
-        await flow.open_run(context.db, actor.person_id, now) if actor.role is Role.CADRE else None
-    )
-    if run is None or run.question is None:
-        if run is not None and run.at_summary:
-            await reply(update, context.t("Please confirm or edit your answers with the buttons."))
-            return
-        if actor.role is Role.CADRE:
-            await reply(
-                update,
-                context.t(
-                    "No check-in is open right now, so this message was not recorded. "
-                    "Send /help to see what I can do."
-                ),
-            )
-        else:
-            await fallback.on_other_message(update, context)
-        return
     question = run.question
+    if actor is None or message is None or question is None:
+        return
     file_id = None
     if message.voice is not None:
         if question.kind not in ("text", "voice_or_text"):
@@ -213,10 +192,13 @@ async def on_free_input(update: Update, context: BotContext) -> None:
         file_id = await _voice_file(update, context, run)
         if file_id is None:
             return
+    elif message.text is None:
+        await reply(update, error_text(InvalidAnswer("use_buttons"), context.t))
+        return
     try:
         view = await flow.answer(
-            context.db, actor.person_id, run.run_id, question.index, message.text, now,
-            file_id=file_id, message_id=message.message_id,
+            context.db, actor.person_id, run.run_id, question.index, message.text,
+            context.clock.now(), file_id=file_id, message_id=message.message_id,
         )  # fmt: skip
     except DomainError as error:
         await reply(update, error_text(error, context.t))
@@ -240,6 +222,15 @@ async def on_edited(update: Update, context: BotContext) -> None:
         await message.reply_text(error_text(error, context.t), do_quote=True)
         return
     if view is None:
+        if await sub.current_draft(context.db, actor.person_id) is not None:
+            await message.reply_text(
+                context.t(
+                    "Edits are not applied to a draft. Send the correction as a new message, "
+                    "or /cancel and start again."
+                ),
+                do_quote=True,
+            )
+            return
         await fallback.on_edited(update, context)
         return
     await message.reply_text(context.t("Your answer has been updated."), do_quote=True)
@@ -249,9 +240,3 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("checkin", on_checkin))
     app.add_handler(CallbackQueryHandler(on_checkin_button, pattern=pattern(CheckinButton.PREFIX)))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, on_edited))
-    app.add_handler(
-        MessageHandler(
-            filters.UpdateType.MESSAGE & ((filters.TEXT & ~filters.COMMAND) | filters.VOICE),
-            on_free_input,
-        )
-    )

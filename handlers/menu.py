@@ -29,6 +29,10 @@ COMMON = [
 ]
 CADRE = [
     ("checkin", N_("Answer the open check-in now")),
+    ("report", N_("Submit a stage report")),
+    ("paper", N_("Submit a research paper")),
+    ("research", N_("Submit pre-departure research")),
+    ("submissions", N_("What you have submitted, with feedback")),
     *COMMON[:-1],
     ("cancel", N_("Stop what you are doing")),
     COMMON[-1],
@@ -36,6 +40,7 @@ CADRE = [
 ORGANIZER = [
     *COMMON[:-1],
     ("absent", N_("Excuse a participant from check-ins: NAME FROM TO")),
+    ("extend", N_("Give a participant more time: NAME ASSIGNMENT DATE")),
     ("note", N_("Record notes of a call: RUN TEXT")),
     ("cancel", N_("Stop what you are doing")),
     COMMON[-1],

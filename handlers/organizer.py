@@ -77,14 +77,6 @@ async def consume_awaiting(update: Update, context: BotContext) -> bool:
     return True
 
 
-async def on_cancel(update: Update, context: BotContext) -> None:
-    """Stops waiting for notes (and, for cadres, nothing else yet)."""
-    if context.actor is None:
-        return
-    await set_awaiting(context.db, context.actor.person_id, None)
-    await reply(update, context.t("Cancelled."))
-
-
 def _parse_day(text: str) -> date:
     if not DATE.match(text):
         raise InvalidDate(text)
@@ -142,4 +134,3 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(filters.Regex(NOTE_LINK) & filters.COMMAND, on_note_link))
     app.add_handler(CommandHandler("note", on_note))
     app.add_handler(CommandHandler("absent", on_absent))
-    app.add_handler(CommandHandler("cancel", on_cancel))

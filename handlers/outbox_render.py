@@ -14,7 +14,10 @@ from telegram import InlineKeyboardMarkup
 from bot.i18n import Translator, choose_locale, translator
 from handlers.checkin_views import answer_text, greeting, start_keyboard
 from handlers.replies import escape
+from handlers.submissions import KIND_COMMAND
 from services import checkin_flow as flow
+from services import submissions as sub
+from services.digest import Digest, build_digest
 from services.outbox import Claimed, Kind
 from services.people import Actor, actor_by_id, chat_of
 from storage.database import Database
@@ -116,4 +119,109 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
             count,
         ).format(count=count)
         return Rendered(chat_id, "ℹ️ " + text)
+    if kind in (Kind.DEADLINE_REMINDER, Kind.OVERDUE_REMINDER):
+        return await _deadline(db, row, reader, t, chat_id, now)
+    if kind in (Kind.DRAFT_REMINDER, Kind.DRAFT_DROPPED):
+        return await _draft(db, row, t, chat_id)
+    if kind is Kind.SUBMISSION_NOTICE:
+        info = await sub.submission_summary(db, int(row.payload["submission_id"]))
+        text = t("{name} submitted {title}, version {version}.").format(
+            name=escape(str(info["name"])),
+            title=escape(t.pick(str(info["title_zh"]), str(info["title_en"]))),
+            version=info["version"],
+        )
+        if info["late"]:
+            text += " " + t("(late)")
+        return Rendered(chat_id, "📥 " + text)
+    if kind is Kind.DIGEST:
+        until = datetime.fromisoformat(str(row.payload["until"]))
+        digest = await build_digest(db, str(row.payload["programme_id"]), until)
+        return Rendered(chat_id, render_digest(digest, reader, t))
     return None
+
+
+async def _deadline(
+    db: Database, row: Claimed, reader: Actor, t: Translator, chat_id: int, now: datetime
+) -> Rendered | None:
+    assignment_id = int(row.payload["assignment_id"])
+    if row.person_id is None or await sub.has_submitted(db, row.person_id, assignment_id):
+        return None
+    view = await sub.assignment_view(db, assignment_id, row.person_id)
+    if view.due_at.isoformat() != row.payload["due_at"]:
+        return None  # an extension moved the due time; its own reminders follow
+    title = escape(t.pick(view.title_zh, view.title_en))
+    command = "/" + KIND_COMMAND.get(view.kind, "report")
+    when = t.with_other_zone(view.due_at, reader.timezone, reader.home_timezone, full=True)
+    if Kind(row.kind) is Kind.DEADLINE_REMINDER:
+        text = t("Reminder: {title} is due {when} ({relative}). Submit it with {command}.").format(
+            title=title, when=when, relative=t.relative(view.due_at - now), command=command
+        )
+        return Rendered(chat_id, "⏰ " + text)
+    text = t(
+        "{title} was due {when} and has not been submitted yet. Late work is still accepted: "
+        "send it with {command}."
+    ).format(title=title, when=when, command=command)
+    return Rendered(chat_id, "⚠️ " + text)
+
+
+async def _draft(db: Database, row: Claimed, t: Translator, chat_id: int) -> Rendered | None:
+    if Kind(row.kind) is Kind.DRAFT_REMINDER:
+        draft = await sub.draft_exists(db, int(row.payload["draft_id"]))
+        if draft is None:
+            return None
+        title = escape(t.pick(draft.assignment.title_zh, draft.assignment.title_en))
+        text = t(
+            "You have an unsent draft for {title}. Tap Submit on its preview, add more, or "
+            "/cancel it. Unsent drafts are dropped two days after this reminder."
+        ).format(title=title)
+        return Rendered(chat_id, "📝 " + text)
+    title = escape(t.pick(str(row.payload["title_zh"]), str(row.payload["title_en"])))
+    text = t(
+        "Your unsent draft for {title} was dropped after days without activity. Start again "
+        "when you are ready."
+    ).format(title=title)
+    return Rendered(chat_id, "🗑 " + text)
+
+
+def render_digest(digest: Digest, reader: Actor, t: Translator) -> str:
+    lines = [
+        "📊 <b>"
+        + escape(
+            t("Daily digest, {since} – {until}").format(
+                since=t.full(digest.since, reader.timezone),
+                until=t.full(digest.until, reader.timezone),
+            )
+        )
+        + "</b>",
+        t("Submissions: {count} ({late} late)").format(
+            count=digest.submissions, late=digest.late_submissions
+        ),
+    ]
+    if digest.submitted_by:
+        lines.append("   " + escape("、".join(digest.submitted_by)))
+    lines.append(
+        t("Check-ins: {completed} completed, {missed} missed, {escalated} escalated").format(
+            completed=digest.checkins_completed,
+            missed=digest.checkins_missed,
+            escalated=digest.checkins_escalated,
+        )
+    )
+    lines.append(t("Alerts: {count}").format(count=digest.alerts))
+    if digest.overdue:
+        lines.append(t("Overdue: {count}").format(count=len(digest.overdue)))
+        lines.extend(
+            f"   • {escape(name)} — {escape(t.pick(zh, en))}" for name, zh, en in digest.overdue
+        )
+    if digest.silent:
+        lines.append(
+            t("No completed check-in for 7 days: {names}").format(
+                names=escape("、".join(digest.silent))
+            )
+        )
+    if digest.unreachable:
+        lines.append(
+            t("Unreachable through the bot: {names}").format(
+                names=escape("、".join(digest.unreachable))
+            )
+        )
+    return "\n".join(lines)

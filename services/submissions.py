@@ -275,7 +275,7 @@ async def add_file(
     db: Database, data_dir: Path, person_id: int, *, data: bytes, file_name: str | None,
     default_extension: str, telegram_file_id: str, telegram_file_unique_id: str,
     mime_type: str | None, origin: dict[str, Any] | None, media_group_id: str | None,
-    now: datetime,
+    now: datetime, extra_formats: tuple[str, ...] = (),
 ) -> FileAdded:  # fmt: skip
     """Checks a file against the assignment and keeps it with the draft."""
     async with db.read() as session:
@@ -288,7 +288,8 @@ async def add_file(
         person = await session.get_one(Person, person_id)
     if len(data) > MAX_DOWNLOAD_BYTES:
         raise FileRefused("too_large", list(assignment.formats))
-    verdict = check_file(data, file_name, default_extension, list(assignment.formats))
+    accepted = [*assignment.formats, *extra_formats]
+    verdict = check_file(data, file_name, default_extension, accepted)
     if not verdict.ok:
         async with db.transaction() as session:
             await record(
@@ -530,3 +531,86 @@ async def submission_summary(db: Database, submission_id: int) -> dict[str, Any]
             "version": submission.version, "late": submission.is_late,
             "submitted_at": submission.submitted_at, "files": int(files or 0),
         }  # fmt: skip
+
+
+async def drop_idle_drafts(db: Database, data_dir: Path, person_ids: list[int],
+                           now: datetime) -> int:  # fmt: skip
+    """Drops drafts left alone after their reminder, and tells each cadre through the outbox."""
+    dropped = 0
+    for person_id in person_ids:
+        view = await discard(db, data_dir, person_id, now, reason="idle")
+        if view is None:
+            continue
+        dropped += 1
+        async with db.transaction() as session:
+            await enqueue(
+                session,
+                Planned(
+                    f"draft-dropped:{view.id}", person_id, Kind.DRAFT_DROPPED,
+                    {"title_zh": view.assignment.title_zh, "title_en": view.assignment.title_en},
+                    now,
+                ),
+            )  # fmt: skip
+    return dropped
+
+
+async def grant_extension(
+    db: Database, actor: Actor, person_id: int, assignment_key: str, due_at: datetime,
+    now: datetime,
+) -> AssignmentView:  # fmt: skip
+    """Gives one cadre a later due time for one assignment (replacing an earlier extension)."""
+    async with db.transaction() as session:
+        assignment = await session.scalar(
+            select(Assignment).where(
+                Assignment.programme_id == actor.programme_id, Assignment.key == assignment_key
+            )
+        )
+        if assignment is None:
+            raise NotYourAssignment(assignment_key)
+        extension = await session.scalar(
+            select(Extension).where(
+                Extension.assignment_id == assignment.id, Extension.person_id == person_id
+            )
+        )
+        if extension is None:
+            extension = Extension(assignment_id=assignment.id, person_id=person_id, due_at=due_at)
+            session.add(extension)
+        extension.due_at, extension.granted_by_id = due_at, actor.person_id
+        await record(
+            session, "submission.extension", programme_id=actor.programme_id,
+            actor_person_id=actor.person_id,
+            details={"person_id": person_id, "assignment": assignment_key,
+                     "due_at": due_at.isoformat()},
+            at=now,
+        )  # fmt: skip
+        await session.flush()
+        return await _view(session, assignment, person_id)
+
+
+async def assignment_by_key(db: Database, programme_id: str, key: str) -> AssignmentView | None:
+    async with db.read() as session:
+        assignment = await session.scalar(
+            select(Assignment).where(Assignment.programme_id == programme_id, Assignment.key == key)
+        )
+        return await _view(session, assignment, 0) if assignment else None
+
+
+async def has_submitted(db: Database, person_id: int, assignment_id: int) -> bool:
+    async with db.read() as session:
+        found = await session.scalar(
+            select(Submission.id)
+            .where(Submission.person_id == person_id, Submission.assignment_id == assignment_id)
+            .limit(1)
+        )
+        return found is not None
+
+
+async def draft_exists(db: Database, draft_id: int) -> DraftView | None:
+    async with db.read() as session:
+        draft = await session.get(SubmissionDraft, draft_id)
+        return await _draft_view(session, draft) if draft else None
+
+
+async def assignment_view(db: Database, assignment_id: int, person_id: int) -> AssignmentView:
+    async with db.read() as session:
+        return await _view(session, await session.get_one(Assignment, assignment_id), person_id)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 03:20:32.554401
+Create Date: 2026-11-27 03:31:53.188008
 """
 
 from __future__ import annotations
@@ -225,6 +225,7 @@ def upgrade() -> None:
         sa.Column("description_en", sa.Text(), nullable=True),
         sa.Column("opens_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closes_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column(
             "formats",
@@ -529,6 +530,44 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "submission_drafts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "assignment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("step", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=True),
+        sa.Column("abstract", sa.Text(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("preview_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("media_group_id", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["assignment_id"],
+            ["assignments.id"],
+            name=op.f("fk_submission_drafts_assignment_id_assignments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["people.id"],
+            name=op.f("fk_submission_drafts_person_id_people"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_submission_drafts")),
+        sa.UniqueConstraint("person_id", name=op.f("uq_submission_drafts_person_id")),
+    )
+    op.create_table(
         "submissions",
         sa.Column(
             "id",
@@ -598,6 +637,7 @@ def upgrade() -> None:
         sa.Column(
             "submission_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
+        sa.Column("draft_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("telegram_file_id", sa.String(length=256), nullable=False),
         sa.Column("telegram_file_unique_id", sa.String(length=128), nullable=False),
@@ -613,6 +653,12 @@ def upgrade() -> None:
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
+            ["draft_id"],
+            ["submission_drafts.id"],
+            name=op.f("fk_stored_files_draft_id_submission_drafts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
             ["person_id"],
             ["people.id"],
             name=op.f("fk_stored_files_person_id_people"),
@@ -627,6 +673,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stored_files")),
     )
     with op.batch_alter_table("stored_files", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stored_files_draft_id"), ["draft_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_stored_files_sha256"), ["sha256"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_stored_files_submission_id"), ["submission_id"], unique=False
@@ -679,6 +726,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_stored_files_telegram_file_unique_id"))
         batch_op.drop_index(batch_op.f("ix_stored_files_submission_id"))
         batch_op.drop_index(batch_op.f("ix_stored_files_sha256"))
+        batch_op.drop_index(batch_op.f("ix_stored_files_draft_id"))
 
     op.drop_table("stored_files")
     with op.batch_alter_table("submissions", schema=None) as batch_op:
@@ -686,6 +734,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_submissions_assignment_id"))
 
     op.drop_table("submissions")
+    op.drop_table("submission_drafts")
     op.drop_table("extensions")
     with op.batch_alter_table("survey_runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_survey_runs_state"))

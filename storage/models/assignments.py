@@ -100,9 +100,7 @@ class SubmissionDraft(Base):
     __tablename__ = "submission_drafts"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), unique=True
-    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), unique=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
     # title → abstract → collect for a paper; collect only for reports.
     step: Mapped[str] = mapped_column(String(16))

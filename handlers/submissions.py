@@ -1,0 +1,466 @@
+"""/report, /paper, /research, /submissions and /extend: submitting work from a phone abroad.
+
+The draft lives in the database (services.submissions); this module turns messages into
+draft additions and renders the preview with Submit / Add more / Cancel.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.i18n import N_, Translator
+from handlers.callbacks import BadCallback, SubmissionButton, pattern
+from handlers.replies import escape, reply
+from services import submissions as sub
+from services.absences import find_person
+from services.archive import MAX_DOWNLOAD_BYTES
+from services.errors import AmbiguousName, DomainError, PersonNotFound
+from services.people import Actor
+from services.submissions import AssignmentView, DraftView
+from services.timezones import local_to_utc, zone
+from storage.models import Role
+
+log = logging.getLogger(__name__)
+
+COMMAND_KINDS: dict[str, tuple[str, ...]] = {
+    "report": ("stage_report",),
+    "paper": ("research_paper",),
+    "research": ("pre_departure_research",),
+}
+KIND_COMMAND = {kind: command for command, kinds in COMMAND_KINDS.items() for kind in kinds}
+NONE_OPEN = {
+    "report": N_("No stage report is open for you right now."),
+    "paper": N_("No research paper is open for you right now."),
+    "research": N_("No pre-departure research is open for you right now."),
+}
+CHOOSE = {
+    "report": N_("Which stage report do you want to submit?"),
+    "paper": N_("Which research paper do you want to submit?"),
+    "research": N_("Which pre-departure research do you want to submit?"),
+}
+
+
+def due_line(assignment: AssignmentView, actor: Actor, t: Translator) -> str:
+    when = t.with_other_zone(assignment.due_at, actor.timezone, actor.home_timezone, full=True)
+    if actor.timezone == actor.home_timezone:
+        when = t.with_other_zone(assignment.due_at, actor.timezone, assignment.timezone, full=True)
+    text = t("due {when}").format(when=when)
+    if assignment.extended:
+        text += " " + t("(extended)")
+    return text
+
+
+def preview(draft: DraftView, actor: Actor, t: Translator, now: datetime) -> str:
+    title = escape(t.pick(draft.assignment.title_zh, draft.assignment.title_en))
+    files = t.plural("{count} file", "{count} files", len(draft.files)).format(
+        count=len(draft.files)
+    )
+    characters = t.plural("{count} character", "{count} characters", len(draft.text)).format(
+        count=t.number(len(draft.text))
+    )
+    lines = [f"📝 <b>{title}</b>"]
+    if draft.title:
+        lines.append(t("Title: {title}").format(title=escape(draft.title)))
+    lines.append(t("Draft: {files}, {characters}.").format(files=files, characters=characters))
+    for item in draft.files:
+        lines.append(f"  • {escape(item.name)} ({t.number(round(item.size / 1024, 1))} KB)")
+    delta = draft.assignment.due_at - now
+    if delta.total_seconds() >= 0:
+        lines.append(t("Due {relative}.").format(relative=t.relative(delta)))
+    else:
+        lines.append(
+            t("Overdue since {relative}; it will be marked late.").format(
+                relative=t.relative(delta)
+            )
+        )
+    return "\n".join(lines)
+
+
+def preview_keyboard(draft: DraftView, t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t("✅ Submit"), callback_data=SubmissionButton("s", draft.id).encode()
+                ),
+                InlineKeyboardButton(
+                    t("➕ Add more"), callback_data=SubmissionButton("m", draft.id).encode()
+                ),
+                InlineKeyboardButton(
+                    t("✖ Cancel"), callback_data=SubmissionButton("c", draft.id).encode()
+                ),
+            ]
+        ]
+    )
+
+
+def step_prompt(draft: DraftView, t: Translator) -> str | None:
+    if draft.step == "title":
+        return t("Please send the title of your paper.")
+    if draft.step == "abstract":
+        return t("Now send a short abstract (a few sentences).")
+    return None
+
+
+def collect_prompt(t: Translator) -> str:
+    return t(
+        "Send your work: text, documents, photos or voice messages, as many as you need. "
+        "Then tap Submit. /cancel stops at any time."
+    )
+
+
+def error_text(error: DomainError, t: Translator) -> str:
+    if isinstance(error, sub.DraftElsewhere):
+        return t(
+            "You have an unfinished draft for {title}. Submit it, or send /cancel to drop it, "
+            "before starting another."
+        ).format(title=escape(t.pick(error.title_zh, error.title_en)))
+    if isinstance(error, sub.AssignmentClosed):
+        return t("This assignment is closed; nothing more can be submitted to it.")
+    if isinstance(error, sub.NotYourAssignment):
+        return t("This button is no longer valid.")
+    if isinstance(error, sub.NoDraft):
+        return t("This draft has already been submitted or cancelled.")
+    if isinstance(error, sub.EmptyDraft):
+        return t("The draft is empty. Send text or files first.")
+    if isinstance(error, sub.DuplicateFile):
+        return t("This file is already in your draft.")
+    if isinstance(error, sub.FileRefused):
+        formats = ", ".join(error.accepted)
+        if error.reason == "empty":
+            return t("This file is empty. Please send it again.")
+        if error.reason == "too_large":
+            return too_large_text(t)
+        if error.reason == "content_mismatch":
+            return t(
+                "This file's content does not match its name, so it was not accepted. "
+                "Accepted formats: {formats}."
+            ).format(formats=formats)
+        return t("This file type is not accepted here. Accepted formats: {formats}.").format(
+            formats=formats
+        )
+    return t("Sorry, that did not work.")
+
+
+def too_large_text(t: Translator) -> str:
+    return t(
+        "This file is larger than 20 MB, the most a bot can download from Telegram. Please "
+        "send a smaller file: export the document as PDF, compress the images, or split it "
+        "into parts."
+    )
+
+
+async def on_list(update: Update, context: BotContext) -> None:
+    """Lists this cadre's open assignments of one kind as buttons."""
+    actor, message = context.actor, update.effective_message
+    if actor is None or message is None or message.text is None:
+        return
+    t = context.t
+    command = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    if actor.role is not Role.CADRE:
+        await reply(update, t("Reports and papers are submitted by participants."))
+        return
+    now = context.clock.now()
+    assignments = await sub.open_assignments(context.db, actor, COMMAND_KINDS[command], now)
+    if not assignments:
+        await reply(update, t(NONE_OPEN[command]))
+        return
+    lines = [t(CHOOSE[command])]
+    buttons = []
+    for item in assignments:
+        title = t.pick(item.title_zh, item.title_en)
+        versions = (
+            " " + t("(submitted: {count} versions)").format(count=item.versions)
+            if item.versions
+            else ""
+        )
+        lines.append(f"• <b>{escape(title)}</b> — {due_line(item, actor, t)}{versions}")
+        buttons.append(
+            [
+                InlineKeyboardButton(
+                    title[:60], callback_data=SubmissionButton("p", item.id).encode()
+                )
+            ]
+        )
+    await reply(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons))
+
+
+async def send_preview(update: Update, context: BotContext, draft: DraftView,
+                       *, replace: bool = False) -> None:  # fmt: skip
+    """Shows the draft preview; an album's later items update the same preview."""
+    actor = context.actor
+    chat = update.effective_chat
+    assert actor is not None and chat is not None
+    text = preview(draft, actor, context.t, context.clock.now())
+    keyboard = preview_keyboard(draft, context.t)
+    if replace and draft.preview_message_id is not None:
+        try:
+            await context.bot.edit_message_text(
+                text, chat_id=chat.id, message_id=draft.preview_message_id,
+                parse_mode=ParseMode.HTML, reply_markup=keyboard,
+            )  # fmt: skip
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+            log.info("could not update the preview, sending a new one: %s", exc)
+    sent = await reply(update, text, reply_markup=keyboard)
+    if sent is not None:
+        await sub.set_preview(context.db, actor.person_id, sent.message_id)
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """Pick, Submit, Add more, Cancel and file buttons."""
+    query, actor = update.callback_query, context.actor
+    if query is None or actor is None or query.data is None:
+        return
+    t, now = context.t, context.clock.now()
+    data_dir = Path(context.settings.data_dir)
+    try:
+        button = SubmissionButton.decode(query.data)
+    except BadCallback:
+        await query.answer(t("This button is no longer valid."), show_alert=True)
+        return
+    try:
+        if button.action == "p":
+            draft = await sub.start_draft(context.db, actor, button.id, now)
+            await query.answer()
+            prompt = step_prompt(draft, t)
+            if prompt:
+                await reply(update, prompt)
+            else:
+                await reply(update, collect_prompt(t))
+                if draft.files or draft.text:
+                    await send_preview(update, context, draft)
+        elif button.action == "s":
+            done = await sub.submit(context.db, data_dir, actor.person_id, button.id, now)
+            await query.answer()
+            await _drop_keyboard(query.message)
+            title = escape(t.pick(done.assignment.title_zh, done.assignment.title_en))
+            text = t("Submitted: {title}, version {version}.").format(
+                title=title, version=done.version
+            )
+            if done.is_late:
+                text += "\n" + t("It was submitted after the due time and is marked late.")
+            await reply(update, "✅ " + text)
+        elif button.action == "m":
+            await query.answer()
+            await reply(update, collect_prompt(t))
+        elif button.action == "c":
+            dropped = await sub.discard(context.db, data_dir, actor.person_id, now)
+            await query.answer()
+            await _drop_keyboard(query.message)
+            await reply(update, t("Draft discarded.") if dropped else t("Nothing to cancel."))
+        else:
+            own = await sub.own_file(context.db, data_dir, actor.person_id, button.id)
+            await query.answer()
+            chat = update.effective_chat
+            assert chat is not None
+            await context.bot.send_document(chat.id, own.telegram_file_id, filename=own.name)
+    except DomainError as error:
+        await query.answer(error_text(error, t), show_alert=True)
+
+
+async def _drop_keyboard(message: Any) -> None:
+    if isinstance(message, Message):
+        try:
+            await message.edit_reply_markup(reply_markup=None)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+
+
+def _origin(message: Message) -> dict[str, Any] | None:
+    origin = message.forward_origin
+    if origin is None:
+        return None
+    noted: dict[str, Any] = {"type": origin.type, "date": origin.date.isoformat()}
+    for attribute in ("sender_user_name", "author_signature"):
+        value = getattr(origin, attribute, None)
+        if value:
+            noted[attribute] = value
+    sender = getattr(origin, "sender_user", None)
+    if sender is not None:
+        noted["sender_user_id"] = sender.id
+    chat = getattr(origin, "chat", None) or getattr(origin, "sender_chat", None)
+    if chat is not None:
+        noted["chat_title"] = chat.title
+    return noted
+
+
+async def draft_input(update: Update, context: BotContext, draft: DraftView) -> None:
+    """Adds one message (text, document, photo or voice) to the draft."""
+    actor, message = context.actor, update.effective_message
+    if actor is None or message is None:
+        return
+    t, now = context.t, context.clock.now()
+    try:
+        if message.text is not None:
+            updated = await sub.add_text(context.db, actor.person_id, message.text, now)
+            prompt = step_prompt(updated, t)
+            if prompt:
+                await reply(update, prompt)
+                return
+            if draft.step != "collect":
+                await reply(update, collect_prompt(t))
+                return
+            await send_preview(update, context, updated)
+            return
+        attachment: Any
+        if message.document is not None:
+            attachment, name, default = message.document, message.document.file_name, "bin"
+            mime = message.document.mime_type
+        elif message.photo:
+            attachment, name, default, mime = message.photo[-1], None, "jpg", "image/jpeg"
+        elif message.voice is not None:
+            attachment, name, default = message.voice, None, "ogg"
+            mime = message.voice.mime_type
+        else:
+            await reply(update, t("Please send text, documents, photos or voice messages."))
+            return
+        if draft.step != "collect":
+            await reply(update, step_prompt(draft, t) or collect_prompt(t))
+            return
+        if attachment.file_size and attachment.file_size > MAX_DOWNLOAD_BYTES:
+            await reply(update, too_large_text(t))
+            return
+        telegram_file = await attachment.get_file()
+        data = bytes(await telegram_file.download_as_bytearray())
+        added = await sub.add_file(
+            context.db, Path(context.settings.data_dir), actor.person_id, data=data,
+            file_name=name, default_extension=default, telegram_file_id=attachment.file_id,
+            telegram_file_unique_id=attachment.file_unique_id, mime_type=mime,
+            origin=_origin(message), media_group_id=message.media_group_id, now=now,
+            extra_formats=("ogg",) if message.voice is not None else (),
+        )  # fmt: skip
+    except DomainError as error:
+        await reply(update, error_text(error, t))
+        return
+    if added.same_as_version is not None:
+        await reply(
+            update,
+            t("This is the same file as in your version {version}.").format(
+                version=added.same_as_version
+            ),
+        )
+    album = message.media_group_id is not None and message.media_group_id == draft.media_group_id
+    await send_preview(update, context, added.draft, replace=album)
+
+
+async def on_submissions(update: Update, context: BotContext) -> None:
+    """The cadre's own submissions, with versions, review and feedback, and their files."""
+    actor = context.actor
+    if actor is None:
+        return
+    t = context.t
+    items = await sub.my_submissions(context.db, actor.person_id)
+    if not items:
+        await reply(update, t("You have not submitted anything yet."))
+        return
+    heading = t("Your submissions")
+    lines = [f"<b>{escape(heading)}</b>"]
+    buttons = []
+    statuses = {
+        "pending": t("awaiting review"),
+        "reviewed": t("reviewed"),
+        "returned": t("returned for changes"),
+    }
+    for item in items:
+        title = escape(t.pick(item.assignment_title_zh, item.assignment_title_en))
+        parts = [
+            t("version {version}").format(version=item.version),
+            t.with_other_zone(item.submitted_at, actor.timezone, actor.home_timezone, full=True),
+            statuses.get(item.review_status, item.review_status),
+        ]
+        if item.is_late:
+            parts.append(t("late"))
+        lines.append(f"• <b>{title}</b> — " + " · ".join(parts))
+        if item.score is not None:
+            lines.append("   " + t("Score: {score}").format(score=t.number(item.score)))
+        if item.feedback:
+            lines.append("   " + t("Feedback: {text}").format(text=escape(item.feedback)))
+        for file in item.files:
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        f"📎 v{item.version} {file.name}"[:60],
+                        callback_data=SubmissionButton("f", file.id).encode(),
+                    )
+                ]
+            )
+    await reply(
+        update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons) if buttons else None
+    )
+
+
+DATE_TIME = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})(?:[ T](\d{1,2}:\d{2}))?$")
+
+
+async def on_extend(update: Update, context: BotContext) -> None:
+    """/extend NAME ASSIGNMENT YYYY-MM-DD [HH:MM]: a later due time for one cadre."""
+    actor, t = context.actor, context.t
+    if actor is None:
+        return
+    if actor.role is not Role.ORGANIZER:
+        await reply(update, t("Only organizers can do this."))
+        return
+    args = context.args or []
+    usage = t("Usage: /extend NAME ASSIGNMENT YYYY-MM-DD [HH:MM]")
+    time_part = args[-1] if args and re.fullmatch(r"\d{1,2}:\d{2}", args[-1]) else None
+    rest = args[:-1] if time_part else args
+    if len(rest) < 3 or not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", rest[-1]):
+        await reply(update, usage)
+        return
+    name, key, day_text = " ".join(rest[:-2]), rest[-2], rest[-1]
+    assignment = await sub.assignment_by_key(context.db, actor.programme_id, key)
+    if assignment is None:
+        await reply(update, t("There is no assignment {key}.").format(key=escape(key)))
+        return
+    try:
+        person = await find_person(context.db, actor.programme_id, name)
+        day = datetime.strptime(day_text, "%Y-%m-%d").date()  # noqa: DTZ007 - a local date
+        at = (
+            time.fromisoformat(time_part.zfill(5))
+            if time_part
+            else assignment.due_at.astimezone(zone(assignment.timezone)).time()
+        )
+        due = local_to_utc(datetime.combine(day, at), assignment.timezone)
+        view = await sub.grant_extension(
+            context.db, actor, person.id, key, due, context.clock.now()
+        )
+    except PersonNotFound:
+        await reply(update, t("Nobody called {name} is on the roster.").format(name=escape(name)))
+        return
+    except AmbiguousName:
+        await reply(
+            update, t("Several people match {name}; use the full name.").format(name=escape(name))
+        )
+        return
+    except ValueError:
+        await reply(update, usage)
+        return
+    await reply(
+        update,
+        t("{name} now has until {when} for {title}.").format(
+            name=escape(person.name),
+            when=t.with_other_zone(view.due_at, actor.timezone, view.timezone, full=True),
+            title=escape(t.pick(view.title_zh, view.title_en)),
+        ),
+    )
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler(list(COMMAND_KINDS), on_list))
+    app.add_handler(CommandHandler("submissions", on_submissions))
+    app.add_handler(CommandHandler("extend", on_extend))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(SubmissionButton.PREFIX)))

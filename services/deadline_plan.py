@@ -1,0 +1,176 @@
+"""Deadline reminders, idle drafts and the daily digest, planned into the outbox.
+
+Only the latest reminder that has come due is planned: after downtime a cadre gets one
+"due in 2 hours", not the 72 h, 24 h and 2 h ones at once. Keys carry the due time, so
+an extension plans a fresh series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.outbox import Kind, Planned, enqueue
+from services.timezones import zone
+from storage.database import Database
+from storage.models import (
+    Assignment,
+    Extension,
+    Person,
+    PersonStatus,
+    Programme,
+    Role,
+    Submission,
+    SubmissionDraft,
+)
+
+DRAFT_IDLE = timedelta(hours=24)
+DRAFT_DROP_AFTER_REMINDER = timedelta(hours=48)
+
+
+@dataclass
+class DeadlineReport:
+    reminders: int = 0
+    drafts_reminded: int = 0
+    drafts_dropped: list[int] = field(default_factory=list)
+    digests: int = 0
+
+
+async def plan_deadlines(db: Database, now: datetime) -> DeadlineReport:
+    report = DeadlineReport()
+    async with db.transaction() as session:
+        programmes = list(await session.scalars(select(Programme)))
+        for programme in programmes:
+            await _programme_deadlines(session, programme, now, report)
+            await _digest(session, programme, now, report)
+        await _drafts(session, now, report)
+    return report
+
+
+async def _programme_deadlines(
+    session: AsyncSession, programme: Programme, now: datetime, report: DeadlineReport
+) -> None:
+    settings = programme.settings.get("reminders", {})
+    before = sorted(
+        (timedelta(minutes=m) for m in settings.get("before_minutes", [4320, 1440, 120])),
+        reverse=True,
+    )
+    overdue_days = int(settings.get("overdue_days", 3))
+    cadres = list(
+        await session.scalars(
+            select(Person).where(
+                Person.programme_id == programme.id,
+                Person.role == Role.CADRE.value,
+                Person.telegram_chat_id.is_not(None),
+                Person.unreachable_at.is_(None),
+                Person.status.not_in([PersonStatus.WITHDRAWN.value]),
+            )
+        )
+    )
+    if not cadres:
+        return
+    assignments = await session.scalars(
+        select(Assignment).where(Assignment.programme_id == programme.id)
+    )
+    for assignment in assignments:
+        if assignment.closes_at is not None and assignment.closes_at <= now:
+            continue
+        extensions = {
+            e.person_id: e.due_at
+            for e in await session.scalars(
+                select(Extension).where(Extension.assignment_id == assignment.id)
+            )
+        }
+        submitted = set(
+            await session.scalars(
+                select(Submission.person_id).where(Submission.assignment_id == assignment.id)
+            )
+        )
+        for person in cadres:
+            if person.id in submitted:
+                continue
+            due = extensions.get(person.id, assignment.due_at)
+            planned = _latest_reminder(assignment.id, person.id, due, before, overdue_days, now)
+            if planned is None:
+                continue
+            key, kind, expires = planned
+            if await enqueue(
+                session,
+                Planned(
+                    key, person.id, kind,
+                    {"assignment_id": assignment.id, "due_at": due.isoformat()}, now, expires,
+                ),
+            ):  # fmt: skip
+                report.reminders += 1
+
+
+def _latest_reminder(
+    assignment_id: int, person_id: int, due: datetime, before: list[timedelta],
+    overdue_days: int, now: datetime,
+) -> tuple[str, Kind, datetime] | None:  # fmt: skip
+    stamp = f"{due:%Y%m%d%H%M}"
+    if now < due:
+        passed = [offset for offset in before if due - offset <= now]
+        if not passed:
+            return None
+        offset = min(passed)
+        minutes = int(offset / timedelta(minutes=1))
+        return f"due:{assignment_id}:{person_id}:{stamp}:{minutes}", Kind.DEADLINE_REMINDER, due
+    days = int((now - due) / timedelta(days=1))
+    if days < 1 or days > overdue_days:
+        return None
+    return (
+        f"overdue:{assignment_id}:{person_id}:{stamp}:{days}",
+        Kind.OVERDUE_REMINDER,
+        due + timedelta(days=days + 1),
+    )
+
+
+async def _drafts(session: AsyncSession, now: datetime, report: DeadlineReport) -> None:
+    drafts = await session.scalars(select(SubmissionDraft).with_for_update(skip_locked=True))
+    for draft in drafts:
+        if draft.reminded_at is None and now - draft.updated_at >= DRAFT_IDLE:
+            draft.reminded_at = now
+            await enqueue(
+                session,
+                Planned(
+                    f"draft:{draft.id}:{draft.updated_at:%Y%m%d%H%M}", draft.person_id,
+                    Kind.DRAFT_REMINDER, {"draft_id": draft.id}, now,
+                ),
+            )  # fmt: skip
+            report.drafts_reminded += 1
+        elif draft.reminded_at is not None and now - draft.reminded_at >= DRAFT_DROP_AFTER_REMINDER:
+            report.drafts_dropped.append(draft.person_id)
+
+
+async def _digest(
+    session: AsyncSession, programme: Programme, now: datetime, report: DeadlineReport
+) -> None:
+    settings = programme.settings.get("digest", {})
+    zone_name = settings.get("timezone") or programme.home_timezone
+    at = time.fromisoformat(settings.get("at", "08:00"))
+    today = now.astimezone(zone(zone_name)).date()
+    instant = datetime.combine(today, at, tzinfo=zone(zone_name))
+    if now < instant or now > instant + timedelta(hours=12):
+        return
+    readers = await session.scalars(
+        select(Person).where(
+            Person.programme_id == programme.id,
+            Person.role.in_([Role.ORGANIZER.value, Role.OBSERVER.value]),
+            Person.telegram_chat_id.is_not(None),
+            Person.unreachable_at.is_(None),
+        )
+    )
+    for reader in readers:
+        if await enqueue(
+            session,
+            Planned(
+                f"digest:{programme.id}:{today.isoformat()}:{reader.id}", reader.id, Kind.DIGEST,
+                {"programme_id": programme.id, "until": instant.isoformat()}, instant,
+                instant + timedelta(hours=12),
+            ),
+        ):  # fmt: skip
+            report.digests += 1

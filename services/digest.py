@@ -1,0 +1,128 @@
+"""The organizers' daily digest: what happened in the last 24 hours, and who needs a call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from storage.database import Database
+from storage.models import (
+    Assignment,
+    AuditEvent,
+    Extension,
+    Person,
+    Role,
+    RunState,
+    Submission,
+    SurveyRun,
+)
+
+SILENT_AFTER = timedelta(days=7)
+
+
+@dataclass
+class Digest:
+    programme_id: str
+    since: datetime
+    until: datetime
+    submissions: int = 0
+    late_submissions: int = 0
+    submitted_by: list[str] = field(default_factory=list)
+    checkins_completed: int = 0
+    checkins_missed: int = 0
+    checkins_escalated: int = 0
+    alerts: int = 0
+    overdue: list[tuple[str, str, str]] = field(default_factory=list)  # name, title zh, en
+    unreachable: list[str] = field(default_factory=list)
+    silent: list[str] = field(default_factory=list)
+
+
+async def build_digest(db: Database, programme_id: str, until: datetime) -> Digest:
+    since = until - timedelta(days=1)
+    digest = Digest(programme_id, since, until)
+    async with db.read() as session:
+        cadres = list(
+            await session.scalars(
+                select(Person).where(
+                    Person.programme_id == programme_id, Person.role == Role.CADRE.value
+                )
+            )
+        )
+        names = {p.id: p.name for p in cadres}
+        rows = await session.scalars(
+            select(Submission)
+            .join(Assignment, Assignment.id == Submission.assignment_id)
+            .where(
+                Assignment.programme_id == programme_id,
+                Submission.submitted_at >= since,
+                Submission.submitted_at < until,
+            )
+        )
+        for submission in rows:
+            digest.submissions += 1
+            digest.late_submissions += int(submission.is_late)
+            name = names.get(submission.person_id, "?")
+            if name not in digest.submitted_by:
+                digest.submitted_by.append(name)
+        runs = list(
+            await session.scalars(
+                select(SurveyRun).where(
+                    SurveyRun.person_id.in_(names), SurveyRun.slot_at >= since,
+                    SurveyRun.slot_at < until,
+                )
+            )
+        )  # fmt: skip
+        digest.checkins_completed = sum(r.state == RunState.COMPLETED.value for r in runs)
+        digest.checkins_missed = sum(r.state == RunState.MISSED.value for r in runs)
+        digest.checkins_escalated = sum(r.escalated_at is not None for r in runs)
+        events = await session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.programme_id == programme_id,
+                AuditEvent.action == "checkin.completed",
+                AuditEvent.at >= since,
+                AuditEvent.at < until,
+            )
+        )
+        digest.alerts = sum(1 for e in events if int(e.details.get("alerts", 0)) > 0)
+        digest.unreachable = [p.name for p in cadres if p.unreachable_at is not None]
+        recent = set(
+            await session.scalars(
+                select(SurveyRun.person_id).where(
+                    SurveyRun.person_id.in_(names),
+                    SurveyRun.state == RunState.COMPLETED.value,
+                    SurveyRun.completed_at >= until - SILENT_AFTER,
+                )
+            )
+        )
+        planned = set(
+            await session.scalars(
+                select(SurveyRun.person_id).where(
+                    SurveyRun.person_id.in_(names), SurveyRun.slot_at >= until - SILENT_AFTER
+                )
+            )
+        )
+        digest.silent = [names[pid] for pid in sorted(planned - recent)]
+        assignments = await session.scalars(
+            select(Assignment).where(
+                Assignment.programme_id == programme_id, Assignment.due_at < until
+            )
+        )
+        for assignment in assignments:
+            done = set(
+                await session.scalars(
+                    select(Submission.person_id).where(Submission.assignment_id == assignment.id)
+                )
+            )
+            extended = {
+                e.person_id: e.due_at
+                for e in await session.scalars(
+                    select(Extension).where(Extension.assignment_id == assignment.id)
+                )
+            }
+            for person in cadres:
+                due = extended.get(person.id, assignment.due_at)
+                if person.id not in done and due < until and person.enrolled_at is not None:
+                    digest.overdue.append((person.name, assignment.title_zh, assignment.title_en))
+    return digest
