@@ -18,10 +18,8 @@ from bot.guards import guard
 from bot.settings import Settings
 from handlers import register_all
 from handlers.menu import set_all_menus
-from services.checkin_plan import plan_checkins
 from services.clock import Clock, SystemClock
-from services.deadline_plan import plan_deadlines
-from services.submissions import drop_idle_drafts
+from services.planning import plan_all
 from services.updates import prune_updates
 from storage.database import Database
 
@@ -32,17 +30,12 @@ GUARD_GROUP = -1
 
 async def plan_tick(context: BotContext) -> None:
     """Plans due check-in runs, reminders and escalations into the outbox."""
-    now = context.clock.now()
-    report = await plan_checkins(context.db, now)
-    if report.runs_created or report.reminders or report.escalations:
-        log.info("planned %s", report)
-    deadlines = await plan_deadlines(context.db, now)
-    if deadlines.drafts_dropped:
-        await drop_idle_drafts(
-            context.db, Path(context.settings.data_dir), deadlines.drafts_dropped, now
-        )
+    report = await plan_all(context.db, context.clock.now(), Path(context.settings.data_dir))
+    checkins, deadlines = report.checkins, report.deadlines
+    if checkins.runs_created or checkins.reminders or checkins.escalations:
+        log.info("planned check-ins %s", checkins)
     if deadlines.reminders or deadlines.digests or deadlines.drafts_reminded:
-        log.info("planned %s", deadlines)
+        log.info("planned deadlines %s", deadlines)
 
 
 async def dispatch_tick(context: BotContext) -> None:

@@ -426,7 +426,8 @@ async def submit(db: Database, data_dir: Path, person_id: int, draft_id: int,
         for stored in files:
             old = data_dir / stored.archive_path
             new_relative = (
-                _relative_dir(assignment.programme_id, person_id, assignment.key, f"v{version}")
+                Path("archive")
+                / _relative_dir(assignment.programme_id, person_id, assignment.key, f"v{version}")
                 / old.name
             )
             moves.append((old, data_dir / new_relative))

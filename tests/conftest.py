@@ -21,8 +21,8 @@ from bot.dispatcher import DispatchReport
 from bot.fake_telegram import FAKE_TOKEN, RecordingRequest
 from bot.fake_updates import FakeUser, UpdateFactory
 from bot.settings import Settings
-from services.checkin_plan import plan_checkins
 from services.clock import FakeClock
+from services.planning import plan_all
 from services.programmes import load_programme
 from services.roster import import_roster
 from storage.base import Base
@@ -159,7 +159,7 @@ class Harness:
     pacer: FakePacer | None = None
 
     async def plan(self) -> None:
-        await plan_checkins(self.db, self.clock.now())
+        await plan_all(self.db, self.clock.now(), self.settings.data_dir)
 
     async def dispatch(self) -> DispatchReport:
         return await self.app.bot_data.dispatcher.run_once()
