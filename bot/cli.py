@@ -84,6 +84,25 @@ def run(no_migrate: bool) -> None:
         app.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
 
 
+@main.command()
+@click.option(
+    "--script", type=click.File("r", encoding="utf-8"), default=None,
+    help="Read the lines from a file ('-' for standard input) instead of a prompt.",
+)  # fmt: skip
+def demo(script: Any) -> None:
+    """Talks to the bot offline as any person of the sample programme (no token needed)."""
+    from bot.demo import run_demo
+
+    settings = _settings()
+    _prepare_data_dir(settings)
+    logging.basicConfig(level=logging.WARNING)
+    if script is None and not sys.stdin.isatty():
+        script = sys.stdin
+    asyncio.run(
+        run_demo(settings.data_dir, script, click.echo, None if script is not None else input)
+    )
+
+
 @main.group()
 def db() -> None:
     """Database schema migrations."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass
@@ -33,6 +34,14 @@ def safe_part(text: str) -> str:
     return cleaned[:60] or "x"
 
 
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Writes beside the target, then renames: a crash never leaves half a file under its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".part")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
 async def archive_bytes(
     db: Database, data_dir: Path, *, relative_dir: Path, stem: str, extension: str, data: bytes,
     telegram_file_id: str, telegram_file_unique_id: str, original_name: str | None,
@@ -42,11 +51,8 @@ async def archive_bytes(
     """Writes the bytes under data_dir/archive/relative_dir and records them."""
     digest = hashlib.sha256(data).hexdigest()
     directory = data_dir / "archive" / relative_dir
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{safe_part(stem)}-{digest[:12]}.{safe_part(extension).lower()}"
-    temporary = path.with_suffix(path.suffix + ".part")
-    temporary.write_bytes(data)
-    temporary.replace(path)  # atomic: a crash never leaves half a file under the real name
+    await asyncio.to_thread(_write_atomically, path, data)
     async with db.transaction() as session:
         row = StoredFile(
             submission_id=submission_id, person_id=person_id, telegram_file_id=telegram_file_id,

@@ -1,0 +1,277 @@
+"""The offline demo: talk to the bot as any person of the sample programme, no token needed.
+
+The real Application runs over the recording transport; a fake clock starts inside the
+sample programme's practicum, so schedules, check-ins and deadlines have something to show.
+Lines typed are sent as that person's messages; `:` lines steer the demo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from bot.application import build_application
+from bot.context import BotApplication
+from bot.fake_telegram import FAKE_TOKEN, Call, RecordingRequest
+from bot.fake_updates import FakeUser, UpdateFactory
+from bot.settings import Settings
+from services.clock import FakeClock
+from services.planning import plan_all
+from services.programmes import load_programme
+from services.roster import import_roster
+from storage.base import Base
+from storage.database import Database
+from storage.models import Person
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PROGRAMME_FILE = EXAMPLES / "jinjiang-2014.yaml"
+ROSTER_FILE = EXAMPLES / "jinjiang-2014-roster.csv"
+PROGRAMME_ID = "jinjiang-2014"
+# Tuesday 28 October 2014, 19:55 in North Carolina: five minutes before a check-in.
+DEMO_START = datetime(2014, 10, 28, 23, 55, tzinfo=UTC)
+HELP = """Demo commands:
+  :who              list the people you can be
+  :as NAME          talk as that person (e.g. :as 王思远, :as 何嘉文)
+  :tap N            press button N of the last message you got
+  :wait 10m|2h|1d   let time pass; scheduled messages are planned and sent
+  :file PATH        send a file from disk as a document
+  :time             show the demo's clock
+  :quit             leave
+Anything else is sent to the bot as a message, e.g. /schedule week or /checkin."""
+_TAGS = re.compile(r"<[^>]+>")
+_DURATION = re.compile(r"^(\d+)\s*([mhd])$")
+
+
+def plain(text: str) -> str:
+    return html.unescape(_TAGS.sub("", text))
+
+
+@dataclass
+class Persona:
+    person_id: int
+    name: str
+    role: str
+    user: FakeUser
+
+
+@dataclass
+class Demo:
+    app: BotApplication
+    request: RecordingRequest
+    db: Database
+    clock: FakeClock
+    settings: Settings
+    people: dict[str, Persona]
+    out: Callable[[str], None]
+    current: Persona | None = None
+    buttons: dict[int, list[str]] = field(default_factory=dict)
+    updates: UpdateFactory | None = None
+    _last_message: dict[int, int] = field(default_factory=dict)
+
+    def show(self, call: Call) -> None:
+        """Prints what the bot sent, with its buttons numbered."""
+        if call.fault is not None:
+            return
+        params = call.params
+        chat = int(params.get("chat_id", 0) or 0)
+        who = next((p.name for p in self.people.values() if p.user.id == chat), str(chat))
+        if call.method in ("sendMessage", "editMessageText"):
+            marker = "✎" if call.method == "editMessageText" else "→"
+            self.out(f"\n{marker} [{who}]\n{plain(str(params.get('text', '')))}")
+            markup = params.get("reply_markup") or {}
+            rows = markup.get("inline_keyboard") or []
+            data = [button.get("callback_data", "") for row in rows for button in row]
+            labels = [button.get("text", "") for row in rows for button in row]
+            if data:
+                self.buttons[chat] = data
+                self.out("  " + "  ".join(f"[{i + 1}] {label}" for i, label in enumerate(labels)))
+            for row in markup.get("keyboard") or []:
+                for button in row:
+                    self.out(f"  (keyboard) {button.get('text', '')}")
+        elif call.method == "answerCallbackQuery" and params.get("text"):
+            self.out(f"\n! [{who}] {params['text']}")
+        elif call.method == "sendDocument":
+            self.out(f"\n→ [{who}] (document {params.get('filename') or params.get('document')})")
+
+    async def handle(self, line: str) -> bool:
+        """Runs one line; False when the demo should end."""
+        line = line.strip()
+        if not line:
+            return True
+        if line in (":quit", ":q", ":exit"):
+            return False
+        if line in (":help", "?"):
+            self.out(HELP)
+        elif line == ":who":
+            for persona in self.people.values():
+                mark = "*" if persona is self.current else " "
+                self.out(f" {mark} {persona.name} ({persona.role})")
+        elif line.startswith(":as "):
+            name = line[4:].strip()
+            found = self.people.get(name) or next(
+                (p for n, p in self.people.items() if n.lower().startswith(name.lower())), None
+            )
+            if found is None:
+                self.out(f"nobody called {name}; try :who")
+            else:
+                self.current = found
+                self.out(f"you are now {found.name} ({found.role})")
+        elif line == ":time":
+            self.out(f"demo time: {self.clock.now():%Y-%m-%d %H:%M} UTC")
+        elif line.startswith(":wait"):
+            await self._wait(line[5:].strip())
+        elif line.startswith(":tap"):
+            await self._tap(line[4:].strip())
+        elif line.startswith(":file "):
+            await self._file(Path(line[6:].strip()))
+        elif line.startswith(":"):
+            self.out("unknown demo command; :help lists them")
+        else:
+            await self._say(line)
+        return True
+
+    def _me(self) -> Persona:
+        if self.current is None:
+            raise RuntimeError("no persona")
+        return self.current
+
+    async def _send(self, update: Any) -> None:
+        assert self.updates is not None
+        await self.app.process_update(update)
+
+    async def _say(self, text: str) -> None:
+        assert self.updates is not None
+        me = self._me()
+        update = (
+            self.updates.command(me.user, text)
+            if text.startswith("/")
+            else self.updates.text(me.user, text)
+        )
+        await self._send(update)
+
+    async def _tap(self, number: str) -> None:
+        assert self.updates is not None
+        me = self._me()
+        options = self.buttons.get(me.user.id, [])
+        if not number.isdigit() or not 1 <= int(number) <= len(options):
+            self.out("no such button; the last message's buttons are numbered [1], [2], ...")
+            return
+        await self._send(self.updates.callback(me.user, options[int(number) - 1]))
+
+    async def _file(self, path: Path) -> None:
+        assert self.updates is not None
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            self.out(f"no file at {path}")
+            return
+        file_id = f"demo-{len(self.request.files)}"
+        self.request.files[f"files/{file_id}"] = data
+        await self._send(
+            self.updates.document(
+                self._me().user, file_id=file_id, file_name=path.name,
+                mime_type="application/octet-stream", size=len(data),
+            )
+        )  # fmt: skip
+
+    async def _wait(self, text: str) -> None:
+        match = _DURATION.match(text or "10m")
+        if not match:
+            self.out("say how long: :wait 10m, :wait 2h or :wait 1d")
+            return
+        amount, unit = int(match.group(1)), match.group(2)
+        total = timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+        step = timedelta(minutes=10)
+        end = self.clock.now() + total
+        while self.clock.now() < end:
+            self.clock.set(min(self.clock.now() + step, end))
+            await self.tick()
+        self.out(f"(demo time is now {self.clock.now():%Y-%m-%d %H:%M} UTC)")
+
+    async def tick(self) -> None:
+        await plan_all(self.db, self.clock.now(), Path(self.settings.data_dir))
+        for _ in range(20):
+            report = await self.app.bot_data.dispatcher.run_once()
+            if not (report.sent or report.expired or report.skipped):
+                break
+
+
+class _InstantPacer:
+    async def wait(self, chat_id: int) -> None:
+        return None
+
+
+async def build_demo(data_dir: Path, out: Callable[[str], None]) -> Demo:
+    """A fresh demo database with the sample programme, everyone enrolled."""
+    demo_dir = data_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    demo_dir.mkdir(parents=True)
+    db = Database.from_url(f"sqlite+aiosqlite:///{demo_dir / 'demo.db'}")
+    async with db.engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    await load_programme(db, PROGRAMME_FILE)
+    await import_roster(db, PROGRAMME_ID, ROSTER_FILE)
+    clock = FakeClock(DEMO_START)
+    people: dict[str, Persona] = {}
+    async with db.transaction() as session:
+        rows = await session.scalars(select(Person).order_by(Person.id))
+        for index, person in enumerate(rows):
+            user_id = 100_000 + index
+            person.telegram_user_id = person.telegram_chat_id = user_id
+            person.enrolled_at = DEMO_START - timedelta(days=60)
+            language = "en" if person.locale == "en" else "zh-hans"
+            people[person.name] = Persona(
+                person.id, person.name, person.role, FakeUser(user_id, person.name, language)
+            )
+    settings = Settings(
+        bot_token=SecretStr(FAKE_TOKEN),
+        data_dir=demo_dir,
+        database_url=f"sqlite+aiosqlite:///{demo_dir / 'demo.db'}",
+    )
+    request = RecordingRequest()
+    app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)
+    app.bot_data.dispatcher.pacer = _InstantPacer()  # type: ignore[assignment]
+    demo = Demo(app, request, db, clock, settings, people, out)
+    request.on_call = demo.show
+    await app.initialize()
+    demo.updates = UpdateFactory(app.bot)
+    demo.current = next(p for p in people.values() if p.role == "cadre")
+    return demo
+
+
+async def run_demo(data_dir: Path, lines: Iterable[str] | None, out: Callable[[str], None],
+                   read: Callable[[str], str] | None = None) -> None:  # fmt: skip
+    """Runs the demo over the given lines, or interactively with ``read`` as the prompt."""
+    demo = await build_demo(data_dir, out)
+    out(HELP)
+    assert demo.current is not None
+    out(f"\nyou are {demo.current.name} ({demo.current.role}); "
+        f"demo time {demo.clock.now():%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    try:
+        if lines is not None:
+            for line in lines:
+                out(f"\n> {line.rstrip()}")
+                if not await demo.handle(line):
+                    break
+        else:
+            assert read is not None
+            while True:
+                try:
+                    line = read(f"\n[{demo._me().name}] > ")
+                except EOFError:
+                    break
+                if not await demo.handle(line):
+                    break
+    finally:
+        await demo.app.shutdown()
+        await demo.db.dispose()
