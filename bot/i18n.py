@@ -118,6 +118,14 @@ class Translator:
         local = instant.astimezone(zone(zone_name))
         return f"{self.short_day(local.date())} {self.clock(instant, zone_name)}"
 
+    def size(self, size: int) -> str:
+        """A file size for people: "820 B", "1.2 KB", "3.4 MB"."""
+        if size < 1024:
+            return f"{self.number(size)} B"
+        if size < 1024 * 1024:
+            return f"{self.number(round(size / 1024, 1))} KB"
+        return f"{self.number(round(size / 1024 / 1024, 1))} MB"
+
     def relative(self, delta: timedelta) -> str:
         """A span from now: "3天后" / "in 3 days", "2小时前" / "2 hours ago"."""
         return str(format_timedelta(delta, add_direction=True, locale=self._babel))

@@ -73,7 +73,7 @@ def preview(draft: DraftView, actor: Actor, t: Translator, now: datetime) -> str
         lines.append(t("Title: {title}").format(title=escape(draft.title)))
     lines.append(t("Draft: {files}, {characters}.").format(files=files, characters=characters))
     for item in draft.files:
-        lines.append(f"  • {escape(item.name)} ({t.number(round(item.size / 1024, 1))} KB)")
+        lines.append(f"  • {escape(item.name)} ({t.size(item.size)})")
     delta = draft.assignment.due_at - now
     if delta.total_seconds() >= 0:
         lines.append(t("Due {relative}.").format(relative=t.relative(delta)))
