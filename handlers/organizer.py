@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
+from bot.i18n import Translator
 from handlers.replies import escape, reply
 from services import checkin_flow as flow
 from services.absences import get_awaiting, record_absence, set_awaiting
@@ -17,6 +18,13 @@ from storage.models import Role
 
 NOTE_LINK = re.compile(r"^/note_(\d+)(?:@\w+)?$")
 DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+
+def name_error_text(error: DomainError, name: str, t: Translator) -> str:
+    """The answer when a name typed by an organizer matches nobody, or several people."""
+    if isinstance(error, AmbiguousName):
+        return t("Several people match {name}; use the full name.").format(name=escape(name))
+    return t("Nobody called {name} is on the roster.").format(name=escape(name))
 
 
 async def _organizer_only(update: Update, context: BotContext) -> bool:
@@ -106,13 +114,8 @@ async def on_absent(update: Update, context: BotContext) -> None:
             context.db, actor, name, _parse_day(args[dates[0]]), _parse_day(args[dates[1]]),
             reason, context.clock.now(),
         )  # fmt: skip
-    except PersonNotFound:
-        await reply(update, t("Nobody called {name} is on the roster.").format(name=escape(name)))
-        return
-    except AmbiguousName:
-        await reply(
-            update, t("Several people match {name}; use the full name.").format(name=escape(name))
-        )
+    except (PersonNotFound, AmbiguousName) as error:
+        await reply(update, name_error_text(error, name, t))
         return
     except InvalidDate:
         await reply(update, usage)

@@ -20,6 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import BotContext
 from bot.i18n import N_, Translator
 from handlers.callbacks import BadCallback, SubmissionButton, pattern
+from handlers.organizer import name_error_text
 from handlers.replies import escape, reply
 from services import submissions as sub
 from services.absences import find_person
@@ -438,13 +439,8 @@ async def on_extend(update: Update, context: BotContext) -> None:
         view = await sub.grant_extension(
             context.db, actor, person.id, key, due, context.clock.now()
         )
-    except PersonNotFound:
-        await reply(update, t("Nobody called {name} is on the roster.").format(name=escape(name)))
-        return
-    except AmbiguousName:
-        await reply(
-            update, t("Several people match {name}; use the full name.").format(name=escape(name))
-        )
+    except (PersonNotFound, AmbiguousName) as error:
+        await reply(update, name_error_text(error, name, t))
         return
     except ValueError:
         await reply(update, usage)

@@ -23,13 +23,13 @@ from services.outbox import Kind, Planned, enqueue
 from storage.database import Database
 from storage.models import (
     Person,
-    Role,
     RunState,
     Survey,
     SurveyAnswer,
     SurveyQuestion,
     SurveyRun,
 )
+from storage.queries import reachable_staff
 
 OPEN = (RunState.DUE.value, RunState.SENT.value, RunState.IN_PROGRESS.value,
         RunState.ESCALATED.value)  # fmt: skip
@@ -387,15 +387,7 @@ async def confirm(db: Database, person_id: int, run_id: int, now: datetime) -> C
             actor_person_id=person_id, details={"run_id": run.id, "alerts": len(alerts)}, at=now,
         )  # fmt: skip
         if alerts:
-            organizers = await session.scalars(
-                select(Person).where(
-                    Person.programme_id == survey.programme_id,
-                    Person.role == Role.ORGANIZER.value,
-                    Person.telegram_chat_id.is_not(None),
-                    Person.unreachable_at.is_(None),
-                )
-            )
-            for organizer in organizers:
+            for organizer in await reachable_staff(session, survey.programme_id):
                 await enqueue(
                     session,
                     Planned(

@@ -29,6 +29,7 @@ from storage.models import (
     Survey,
     SurveyRun,
 )
+from storage.queries import reachable_staff
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far back a tick looks for slots: after downtime, older slots are recorded as missed.
@@ -201,15 +202,7 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
         if run.escalated_at is None and now >= escalate_at:
             run.escalated_at = now
             run.state = RunState.ESCALATED.value
-            organizers = await session.scalars(
-                select(Person).where(
-                    Person.programme_id == survey.programme_id,
-                    Person.role == Role.ORGANIZER.value,
-                    Person.telegram_chat_id.is_not(None),
-                    Person.unreachable_at.is_(None),
-                )
-            )
-            for organizer in organizers:
+            for organizer in await reachable_staff(session, survey.programme_id):
                 key = f"checkin:{run.id}:escalate:{organizer.id}"
                 await enqueue(
                     session,

@@ -26,6 +26,7 @@ from storage.models import (
     Submission,
     SubmissionDraft,
 )
+from storage.queries import reachable_staff
 
 DRAFT_IDLE = timedelta(hours=24)
 DRAFT_DROP_AFTER_REMINDER = timedelta(hours=48)
@@ -156,14 +157,7 @@ async def _digest(
     instant = datetime.combine(today, at, tzinfo=zone(zone_name))
     if now < instant or now > instant + timedelta(hours=12):
         return
-    readers = await session.scalars(
-        select(Person).where(
-            Person.programme_id == programme.id,
-            Person.role.in_([Role.ORGANIZER.value, Role.OBSERVER.value]),
-            Person.telegram_chat_id.is_not(None),
-            Person.unreachable_at.is_(None),
-        )
-    )
+    readers = await reachable_staff(session, programme.id, (Role.ORGANIZER, Role.OBSERVER))
     for reader in readers:
         if await enqueue(
             session,

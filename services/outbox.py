@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.audit import record
 from storage.database import Database
 from storage.models import OutboxMessage, OutboxState, Person
+from storage.queries import reachable_staff
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
@@ -207,15 +208,7 @@ async def mark_unreachable(db: Database, person_id: int, now: datetime, reason: 
                 session, "person.unreachable", programme_id=person.programme_id,
                 actor_person_id=person.id, details={"reason": reason}, at=now,
             )  # fmt: skip
-            organizers = await session.scalars(
-                select(Person).where(
-                    Person.programme_id == person.programme_id,
-                    Person.role == "organizer",
-                    Person.telegram_chat_id.is_not(None),
-                    Person.unreachable_at.is_(None),
-                )
-            )
-            for organizer in organizers:
+            for organizer in await reachable_staff(session, person.programme_id):
                 added = await enqueue(
                     session,
                     Planned(
@@ -264,15 +257,7 @@ async def report_expired(db: Database, row_ids: list[int], now: datetime) -> int
                 session, "outbox.expired", programme_id=programme_id,
                 details={"rows": ids}, at=now,
             )  # fmt: skip
-            organizers = await session.scalars(
-                select(Person).where(
-                    Person.programme_id == programme_id,
-                    Person.role == "organizer",
-                    Person.telegram_chat_id.is_not(None),
-                    Person.unreachable_at.is_(None),
-                )
-            )
-            for organizer in organizers:
+            for organizer in await reachable_staff(session, programme_id):
                 if await enqueue(
                     session,
                     Planned(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from services.audit import record
 from services.errors import UnknownLocale, UnknownTimezone
@@ -51,16 +51,20 @@ def actor_from(person: Person, programme: Programme) -> Actor:
     )
 
 
-async def load_actor(db: Database, telegram_user_id: int) -> Actor | None:
+async def _actor_where(db: Database, condition: ColumnElement[bool]) -> Actor | None:
     async with db.read() as session:
         row = (
             await session.execute(
                 select(Person, Programme)
                 .join(Programme, Programme.id == Person.programme_id)
-                .where(Person.telegram_user_id == telegram_user_id)
+                .where(condition)
             )
         ).first()
     return actor_from(row[0], row[1]) if row else None
+
+
+async def load_actor(db: Database, telegram_user_id: int) -> Actor | None:
+    return await _actor_where(db, Person.telegram_user_id == telegram_user_id)
 
 
 async def set_locale(db: Database, person_id: int, locale: str) -> str:
@@ -99,15 +103,7 @@ async def set_timezone(db: Database, person_id: int, name: str) -> str:
 
 async def actor_by_id(db: Database, person_id: int) -> Actor | None:
     """The person as a recipient: language, zone and chat come from here at send time."""
-    async with db.read() as session:
-        row = (
-            await session.execute(
-                select(Person, Programme)
-                .join(Programme, Programme.id == Person.programme_id)
-                .where(Person.id == person_id)
-            )
-        ).first()
-    return actor_from(row[0], row[1]) if row else None
+    return await _actor_where(db, Person.id == person_id)
 
 
 async def chat_of(db: Database, person_id: int) -> int | None:

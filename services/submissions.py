@@ -29,6 +29,7 @@ from storage.models import (
     Submission,
     SubmissionDraft,
 )
+from storage.queries import reachable_staff
 
 PAPER = "research_paper"
 
@@ -444,15 +445,7 @@ async def submit(db: Database, data_dir: Path, person_id: int, draft_id: int,
         )  # fmt: skip
         programme = await session.get_one(Programme, assignment.programme_id)
         if programme.settings.get("digest", {}).get("submissions") == "immediate":
-            staff = await session.scalars(
-                select(Person).where(
-                    Person.programme_id == programme.id,
-                    Person.role == Role.ORGANIZER.value,
-                    Person.telegram_chat_id.is_not(None),
-                    Person.unreachable_at.is_(None),
-                )
-            )
-            for organizer in staff:
+            for organizer in await reachable_staff(session, programme.id):
                 await enqueue(
                     session,
                     Planned(

@@ -1,0 +1,27 @@
+"""Query functions shared by services; they read within the caller's session, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Person, Role
+
+
+async def reachable_staff(
+    session: AsyncSession, programme_id: str, roles: Sequence[Role] = (Role.ORGANIZER,)
+) -> list[Person]:
+    """Enrolled, reachable people of these roles: who gets alerts, escalations and notices."""
+    rows = await session.scalars(
+        select(Person)
+        .where(
+            Person.programme_id == programme_id,
+            Person.role.in_([role.value for role in roles]),
+            Person.telegram_chat_id.is_not(None),
+            Person.unreachable_at.is_(None),
+        )
+        .order_by(Person.id)
+    )
+    return list(rows)
