@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import record
 from services.document import Problem
 from services.phones import normalise_phone
-from services.timezones import canonical_timezone
+from services.timezones import canonical_timezone, local_to_utc, zone
 from storage.database import Database
-from storage.models import Person, PersonStatus, Programme, Role
+from storage.models import Assignment, Extension, Person, PersonStatus, Programme, Role
 
 # Column names as organizers write them, in English or Chinese.
 HEADER_ALIASES = {
@@ -50,6 +53,8 @@ HEADER_ALIASES = {
     "状态": "status",
     "notes": "notes",
     "备注": "notes",
+    "extensions": "extensions",
+    "延期": "extensions",
 }
 REQUIRED = ("name", "phone")
 ROLE_ALIASES = {"学员": Role.CADRE, "组织者": Role.ORGANIZER, "观察员": Role.OBSERVER}
@@ -85,6 +90,29 @@ class RosterRow:
     bft_level: str | None
     status: PersonStatus
     notes: str | None
+    # Assignment key → (local date, local time or None): "stage-1=2026-11-10 22:00; paper=…"
+    extensions: dict[str, tuple[date, time | None]] = field(default_factory=dict)
+
+
+_EXTENSION = re.compile(
+    r"^\s*([a-z0-9][a-z0-9_-]*)\s*=\s*(\d{4}-\d{1,2}-\d{1,2})(?:[ T](\d{1,2}:\d{2}))?\s*$"
+)
+
+
+def parse_extensions(text: str) -> dict[str, tuple[date, time | None]]:
+    """Reads "stage-1=2026-11-10 22:00; paper=2027-03-25"; raises ValueError naming the part."""
+    found: dict[str, tuple[date, time | None]] = {}
+    for part in filter(None, (p.strip() for p in re.split(r"[;；]", text))):
+        match = _EXTENSION.match(part)
+        if not match:
+            raise ValueError(part)
+        try:
+            day = date.fromisoformat("-".join(f"{int(x):02d}" for x in match.group(2).split("-")))
+            at = time.fromisoformat(match.group(3).zfill(5)) if match.group(3) else None
+        except ValueError:
+            raise ValueError(part) from None
+        found[match.group(1)] = (day, at)
+    return found
 
 
 @dataclass(frozen=True)
@@ -197,6 +225,11 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
         if raw_status not in PersonStatus._value2member_map_:
             allowed = ", ".join(s.value for s in PersonStatus)
             reasons.append(f"status {raw_status!r} is not one of {allowed}")
+        extensions: dict[str, tuple[date, time | None]] = {}
+        try:
+            extensions = parse_extensions(get("extensions"))
+        except ValueError as exc:
+            reasons.append(f"extension {str(exc)!r} is not KEY=YYYY-MM-DD or KEY=YYYY-MM-DD HH:MM")
         if reasons:
             problems.extend(Problem(name, line, "", reason) for reason in reasons)
             continue
@@ -216,6 +249,7 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
                 bft_level=get("bft_level") or None,
                 status=PersonStatus(raw_status),
                 notes=get("notes") or None,
+                extensions=extensions,
             )
         )
     if problems:
@@ -240,6 +274,7 @@ async def import_roster(
             )
         }
         created = updated = 0
+        problems: list[Problem] = []
         for row in rows:
             person = existing.get(row.phone)
             if person is None:
@@ -255,6 +290,11 @@ async def import_roster(
             person.test_batch, person.english_score = row.test_batch, row.english_score
             person.bft_level, person.status = row.bft_level, row.status.value
             person.notes = row.notes
+            if row.extensions:
+                await session.flush()
+                problems += await _apply_extensions(session, programme_id, person, row, path.name)
+        if problems:
+            raise RosterError(problems)
         await record(
             session,
             "roster.imported",
@@ -262,3 +302,34 @@ async def import_roster(
             details={"file": path.name, "created": created, "updated": updated},
         )
     return RosterResult(created, updated)
+
+
+async def _apply_extensions(
+    session: AsyncSession, programme_id: str, person: Person, row: RosterRow, file: str
+) -> list[Problem]:
+    problems = []
+    for key, (day, at) in row.extensions.items():
+        assignment = await session.scalar(
+            select(Assignment).where(Assignment.programme_id == programme_id, Assignment.key == key)
+        )
+        if assignment is None:
+            problems.append(
+                Problem(file, row.line, "", f"extension for unknown assignment {key!r}")
+            )
+            continue
+        local_time = at or assignment.due_at.astimezone(zone(assignment.timezone)).time()
+        try:
+            due = local_to_utc(datetime.combine(day, local_time), assignment.timezone)
+        except ValueError as exc:
+            problems.append(Problem(file, row.line, "", f"extension for {key!r}: {exc}"))
+            continue
+        extension = await session.scalar(
+            select(Extension).where(
+                Extension.assignment_id == assignment.id, Extension.person_id == person.id
+            )
+        )
+        if extension is None:
+            session.add(Extension(assignment_id=assignment.id, person_id=person.id, due_at=due))
+        else:
+            extension.due_at = due
+    return problems

@@ -133,3 +133,55 @@ async def test_gbk_file_gets_a_clear_error(db: Database, tmp_path: Path) -> None
     with pytest.raises(RosterError) as caught:
         await import_roster(db, PROGRAMME_ID, path)
     assert "not UTF-8" in str(caught.value)
+
+
+async def test_roster_extensions_give_a_later_due_time(db: Database, tmp_path: Path) -> None:
+    from storage.models import Assignment, Extension
+
+    await load_programme(db, PROGRAMME_FILE)
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        "name,phone,extensions\n"
+        "张伟,13800001001,stage-1=2026-11-10\n"
+        "李娜,13800001002,stage-1=2026-11-12 09:30; paper=2027-03-25\n",
+        encoding="utf-8",
+    )
+    await import_roster(db, PROGRAMME_ID, path)
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                select(Person.name, Assignment.key, Extension.due_at)
+                .join(Extension, Extension.person_id == Person.id)
+                .join(Assignment, Assignment.id == Extension.assignment_id)
+                .order_by(Person.name, Assignment.key)
+            )
+        ).all()
+    due = {(name, key): when.isoformat() for name, key, when in rows}
+    # Date only: the assignment's own time of day (22:00 in New York, EST after 1 November).
+    assert due[("张伟", "stage-1")] == "2026-11-11T03:00:00+00:00"
+    assert due[("李娜", "stage-1")] == "2026-11-12T14:30:00+00:00"
+    assert ("李娜", "paper") in due
+
+
+async def test_roster_extension_for_an_unknown_assignment_writes_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    await load_programme(db, PROGRAMME_FILE)
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        "name,phone,extensions\n张伟,13800001001,stage-9=2026-11-10\n王芳,13800001003,oops\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RosterError) as caught:
+        await import_roster(db, PROGRAMME_ID, path)
+    found = [str(p) for p in caught.value.problems]
+    assert found == ["roster.csv:3: extension 'oops' is not KEY=YYYY-MM-DD or KEY=YYYY-MM-DD HH:MM"]
+    path.write_text(
+        "name,phone,extensions\n张伟,13800001001,stage-9=2026-11-10\n", encoding="utf-8"
+    )
+    with pytest.raises(RosterError) as caught:
+        await import_roster(db, PROGRAMME_ID, path)
+    assert [str(p) for p in caught.value.problems] == [
+        "roster.csv:2: extension for unknown assignment 'stage-9'"
+    ]
+    assert await people(db) == []
