@@ -19,7 +19,7 @@ from services import checkin_flow as flow
 from services import submissions as sub
 from services.digest import Digest, build_digest
 from services.outbox import Claimed, Kind
-from services.people import Actor, actor_by_id, chat_of
+from services.people import Actor, actor_by_id
 from storage.database import Database
 
 
@@ -38,9 +38,9 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
     if row.person_id is None:
         return None
     reader = await actor_by_id(db, row.person_id)
-    chat_id = await chat_of(db, row.person_id)
-    if reader is None or chat_id is None:
+    if reader is None or reader.chat_id is None:
         return None
+    chat_id = reader.chat_id
     t = _translator(reader)
     kind = Kind(row.kind)
     if kind in (Kind.CHECKIN_PROMPT, Kind.CHECKIN_REMINDER):

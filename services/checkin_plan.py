@@ -101,7 +101,7 @@ async def _plan_survey(
     weekdays = {WEEKDAYS.index(day) for day in survey.schedule["weekdays"]}
     at = time.fromisoformat(survey.schedule["at"])
     window = timedelta(minutes=survey.window_minutes)
-    cadres = await session.scalars(
+    cadre_rows = await session.scalars(
         select(Person).where(
             Person.programme_id == survey.programme_id,
             Person.role == Role.CADRE.value,
@@ -110,23 +110,36 @@ async def _plan_survey(
             Person.status.not_in([PersonStatus.WITHDRAWN.value, PersonStatus.RETURNED.value]),
         )
     )
+    cadres = list(cadre_rows)
+    horizon = now.date() - timedelta(days=LOOKBACK_DAYS + 1)
+    # Two reads for the whole cohort instead of two per person: what is planned, who is away.
+    planned = set(
+        (
+            await session.execute(
+                select(SurveyRun.person_id, SurveyRun.slot_date).where(
+                    SurveyRun.survey_id == survey.id, SurveyRun.slot_date >= horizon
+                )
+            )
+        ).all()
+    )
+    absences: dict[int, list[Absence]] = {}
+    for absence in await session.scalars(
+        select(Absence).where(
+            Absence.person_id.in_([p.id for p in cadres]), Absence.ends_on >= horizon
+        )
+    ):
+        absences.setdefault(absence.person_id, []).append(absence)
     for person in cadres:
         zone_name = person.timezone or programme.host_timezone
         today = now.astimezone(zone(zone_name)).date()
-        absences = list(
-            await session.scalars(
-                select(Absence).where(
-                    Absence.person_id == person.id,
-                    Absence.ends_on >= today - timedelta(days=LOOKBACK_DAYS),
-                    Absence.starts_on <= today,
-                )
-            )
-        )
+        away = absences.get(person.id, [])
         for back in range(LOOKBACK_DAYS, -1, -1):
             day = today - timedelta(days=back)
             if day.weekday() not in weekdays or not _in_phases(day, phases):
                 continue
-            if any(a.starts_on <= day <= a.ends_on for a in absences):
+            if (person.id, day) in planned:
+                continue
+            if any(a.starts_on <= day <= a.ends_on for a in away):
                 continue
             slot = slot_instant(day, at, zone_name)
             if slot > now or (person.enrolled_at is not None and slot < person.enrolled_at):

@@ -29,6 +29,7 @@ class Actor:
     host_timezone: str
     programme_locale: str
     phone: str
+    chat_id: int | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -48,6 +49,7 @@ def actor_from(person: Person, programme: Programme) -> Actor:
         host_timezone=programme.host_timezone,
         programme_locale=programme.default_locale,
         phone=person.phone,
+        chat_id=person.telegram_chat_id,
     )
 
 
@@ -105,8 +107,3 @@ async def actor_by_id(db: Database, person_id: int) -> Actor | None:
     """The person as a recipient: language, zone and chat come from here at send time."""
     return await _actor_where(db, Person.id == person_id)
 
-
-async def chat_of(db: Database, person_id: int) -> int | None:
-    async with db.read() as session:
-        person = await session.get(Person, person_id)
-        return person.telegram_chat_id if person else None
