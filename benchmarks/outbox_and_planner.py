@@ -47,6 +47,21 @@ PLAN_TARGET = 2.0
 RSS_TARGET_MB = 300.0
 
 
+HISTORY = """
+The first run missed two of them: dispatch ran at 186 rows/s on SQLite and 172 on
+PostgreSQL, and a steady planner tick for 500 cadres took 1.75 s on SQLite. Three changes:
+
+- the planner reads the survey's planned runs and the cohort's absences once per tick
+  instead of once per cadre (steady tick 1.75 s → 0.03 s);
+- SQLite runs in WAL mode with `synchronous=NORMAL` (safe against an application crash;
+  only a power cut can lose the last commits), which makes each per-row commit cheap;
+- the recipient's chat id comes with the recipient, one query fewer per message.
+
+`pool_pre_ping` stays on for PostgreSQL although it costs about a fifth of the dispatch
+rate (328 → 270 rows/s here): it is what lets the bot ride out a database restart.
+"""
+
+
 class NoWait:
     async def wait(self, chat_id: int) -> None:
         return None
@@ -176,6 +191,9 @@ async def main() -> int:
         "creates their runs and prompts, the second finds nothing new.",
         "",
         f"Result: {'all targets met' if ok else 'TARGET MISSED'}.",
+        "",
+        "## What changed to meet the targets",
+        *HISTORY.strip("\n").splitlines(),
         "",
     ]
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
