@@ -106,4 +106,3 @@ async def set_timezone(db: Database, person_id: int, name: str) -> str:
 async def actor_by_id(db: Database, person_id: int) -> Actor | None:
     """The person as a recipient: language, zone and chat come from here at send time."""
     return await _actor_where(db, Person.id == person_id)
-
