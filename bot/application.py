@@ -92,7 +92,6 @@ def build_application(
     app.bot_data.dispatcher = Dispatcher(
         app.bot, database, app.bot_data.clock,
         Pacer(settings.sending.global_rate, settings.sending.per_chat_interval),
-        rate_limited_bot=rate_limit,
     )  # fmt: skip
 
     app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)

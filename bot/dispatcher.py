@@ -101,15 +101,11 @@ class DispatchReport:
 class Dispatcher:
     def __init__(
         self, bot: Bot, db: Database, clock: Clock, pacer: Pacer, *, batch: int = 50,
-        lease: timedelta = timedelta(minutes=2), rate_limited_bot: bool = False,
+        lease: timedelta = timedelta(minutes=2),
     ) -> None:  # fmt: skip
         self.bot, self.db, self.clock, self.pacer = bot, db, clock, pacer
         self.batch, self.lease = batch, lease
         self.paused_until: datetime | None = None
-        # PTB's AIORateLimiter would retry a 429 itself; the outbox does that durably.
-        self._send_args: dict[str, Any] = (
-            {"rate_limit_args": {"max_retries": 0}} if rate_limited_bot else {}
-        )
 
     async def run_once(self) -> DispatchReport:
         """Claims one batch of due rows and sends them."""
@@ -151,7 +147,7 @@ class Dispatcher:
             try:
                 message: Message = await self.bot.send_message(
                     chat_id, rendered.text, parse_mode=ParseMode.HTML,
-                    reply_markup=rendered.keyboard, **self._send_args,
+                    reply_markup=rendered.keyboard,
                 )  # fmt: skip
             except RetryAfter as exc:
                 delay = exc.retry_after
