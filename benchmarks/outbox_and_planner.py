@@ -81,12 +81,18 @@ async def people(db: Database, count: int, role: str, tz: str) -> list[int]:
     async with db.transaction() as session:
         rows = [
             Person(
-                programme_id="test-prog", name=f"P{i}", phone=f"+86139{i:08d}", role=role,
-                telegram_user_id=500_000 + i, telegram_chat_id=500_000 + i, extra={},
-                timezone=tz, enrolled_at=datetime(2026, 10, 1, tzinfo=UTC),
+                programme_id="test-prog",
+                name=f"P{i}",
+                phone=f"+86139{i:08d}",
+                role=role,
+                telegram_user_id=500_000 + i,
+                telegram_chat_id=500_000 + i,
+                extra={},
+                timezone=tz,
+                enrolled_at=datetime(2026, 10, 1, tzinfo=UTC),
             )
             for i in range(count)
-        ]  # fmt: skip
+        ]
         session.add_all(rows)
         await session.flush()
         return [r.id for r in rows]

@@ -90,9 +90,11 @@ def build_application(
     app.bot_data.db = database
     app.bot_data.clock = clock or SystemClock()
     app.bot_data.dispatcher = Dispatcher(
-        app.bot, database, app.bot_data.clock,
+        app.bot,
+        database,
+        app.bot_data.clock,
         Pacer(settings.sending.global_rate, settings.sending.per_chat_interval),
-    )  # fmt: skip
+    )
 
     app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
     register_all(app)
@@ -102,13 +104,19 @@ def build_application(
         tick = timedelta(seconds=settings.sending.tick_seconds)
         once = {"max_instances": 1, "coalesce": True}
         app.job_queue.run_repeating(
-            cast(Any, plan_tick), interval=tick, first=timedelta(seconds=5), name="plan",
+            cast(Any, plan_tick),
+            interval=tick,
+            first=timedelta(seconds=5),
+            name="plan",
             job_kwargs=once,
-        )  # fmt: skip
+        )
         app.job_queue.run_repeating(
-            cast(Any, dispatch_tick), interval=timedelta(seconds=2), first=timedelta(seconds=6),
-            name="dispatch", job_kwargs=once,
-        )  # fmt: skip
+            cast(Any, dispatch_tick),
+            interval=timedelta(seconds=2),
+            first=timedelta(seconds=6),
+            name="dispatch",
+            job_kwargs=once,
+        )
         app.job_queue.run_repeating(
             cast(Any, _prune),
             interval=timedelta(hours=6),

@@ -86,9 +86,11 @@ def run(no_migrate: bool) -> None:
 
 @main.command()
 @click.option(
-    "--script", type=click.File("r", encoding="utf-8"), default=None,
+    "--script",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
     help="Read the lines from a file ('-' for standard input) instead of a prompt.",
-)  # fmt: skip
+)
 def demo(script: Any) -> None:
     """Talks to the bot offline as any person of the sample programme (no token needed)."""
     from bot.demo import run_demo

@@ -179,10 +179,13 @@ class Demo:
         self.request.files[f"files/{file_id}"] = data
         await self._send(
             self.updates.document(
-                self._me().user, file_id=file_id, file_name=path.name,
-                mime_type="application/octet-stream", size=len(data),
+                self._me().user,
+                file_id=file_id,
+                file_name=path.name,
+                mime_type="application/octet-stream",
+                size=len(data),
             )
-        )  # fmt: skip
+        )
 
     async def _wait(self, text: str) -> None:
         match = _DURATION.match(text or "10m")
@@ -249,14 +252,20 @@ async def build_demo(data_dir: Path, out: Callable[[str], None]) -> Demo:
     return demo
 
 
-async def run_demo(data_dir: Path, lines: Iterable[str] | None, out: Callable[[str], None],
-                   read: Callable[[str], str] | None = None) -> None:  # fmt: skip
+async def run_demo(
+    data_dir: Path,
+    lines: Iterable[str] | None,
+    out: Callable[[str], None],
+    read: Callable[[str], str] | None = None,
+) -> None:
     """Runs the demo over the given lines, or interactively with ``read`` as the prompt."""
     demo = await build_demo(data_dir, out)
     out(HELP)
     assert demo.current is not None
-    out(f"\nyou are {demo.current.name} ({demo.current.role}); "
-        f"demo time {demo.clock.now():%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    out(
+        f"\nyou are {demo.current.name} ({demo.current.role}); "
+        f"demo time {demo.clock.now():%Y-%m-%d %H:%M} UTC"
+    )
     try:
         if lines is not None:
             for line in lines:

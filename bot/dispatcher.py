@@ -100,9 +100,15 @@ class DispatchReport:
 
 class Dispatcher:
     def __init__(
-        self, bot: Bot, db: Database, clock: Clock, pacer: Pacer, *, batch: int = 50,
+        self,
+        bot: Bot,
+        db: Database,
+        clock: Clock,
+        pacer: Pacer,
+        *,
+        batch: int = 50,
         lease: timedelta = timedelta(minutes=2),
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.bot, self.db, self.clock, self.pacer = bot, db, clock, pacer
         self.batch, self.lease = batch, lease
         self.paused_until: datetime | None = None
@@ -146,9 +152,11 @@ class Dispatcher:
             await self.pacer.wait(chat_id)
             try:
                 message: Message = await self.bot.send_message(
-                    chat_id, rendered.text, parse_mode=ParseMode.HTML,
+                    chat_id,
+                    rendered.text,
+                    parse_mode=ParseMode.HTML,
                     reply_markup=rendered.keyboard,
-                )  # fmt: skip
+                )
             except RetryAfter as exc:
                 delay = exc.retry_after
                 seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
@@ -175,9 +183,11 @@ class Dispatcher:
                 return False
             except TimedOut:
                 await release(
-                    self.db, row.id, self.clock.now() + backoff(row.attempts),
+                    self.db,
+                    row.id,
+                    self.clock.now() + backoff(row.attempts),
                     "timeout: delivery unknown, will send again",
-                )  # fmt: skip
+                )
                 report.retried += 1
                 return False
             except NetworkError as exc:

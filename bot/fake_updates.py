@@ -65,9 +65,13 @@ class UpdateFactory:
         return self._update(message=self._message(user, text=full, entities=[entity]))
 
     def contact(
-        self, user: FakeUser, phone: str, *, contact_user_id: int | None = None,
+        self,
+        user: FakeUser,
+        phone: str,
+        *,
+        contact_user_id: int | None = None,
         first_name: str = "Contact",
-    ) -> Update:  # fmt: skip
+    ) -> Update:
         contact: dict[str, Any] = {"phone_number": phone, "first_name": first_name}
         if contact_user_id is not None:
             contact["user_id"] = contact_user_id
@@ -100,9 +104,15 @@ class UpdateFactory:
         return self._update(callback_query=query)
 
     def document(
-        self, user: FakeUser, *, file_id: str, file_name: str, mime_type: str, size: int,
+        self,
+        user: FakeUser,
+        *,
+        file_id: str,
+        file_name: str,
+        mime_type: str,
+        size: int,
         caption: str | None = None,
-    ) -> Update:  # fmt: skip
+    ) -> Update:
         document = {
             "file_id": file_id,
             "file_unique_id": f"u-{file_id}",

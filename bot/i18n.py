@@ -44,9 +44,11 @@ def locale_from_language_code(code: str | None) -> str | None:
 
 
 def choose_locale(
-    person_locale: str | None, language_code: str | None, programme_default: str | None,
+    person_locale: str | None,
+    language_code: str | None,
+    programme_default: str | None,
     fallback: str = "zh_CN",
-) -> str:  # fmt: skip
+) -> str:
     """The person's profile first, then Telegram's language, then the programme's default."""
     for candidate in (person_locale, locale_from_language_code(language_code), programme_default):
         if candidate in SUPPORTED_LOCALES:

@@ -167,14 +167,22 @@ async def _voice_file(update: Update, context: BotContext, run: RunView) -> int 
     data = bytes(await telegram_file.download_as_bytearray())
     question = run.question
     archived = await archive_bytes(
-        context.db, Path(context.settings.data_dir),
-        relative_dir=Path(context.actor.programme_id) / str(context.actor.person_id)
-        / "checkins" / str(run.run_id),
-        stem=question.key if question else "answer", extension="ogg", data=data,
-        telegram_file_id=voice.file_id, telegram_file_unique_id=voice.file_unique_id,
-        original_name=None, mime_type=voice.mime_type, person_id=context.actor.person_id,
+        context.db,
+        Path(context.settings.data_dir),
+        relative_dir=Path(context.actor.programme_id)
+        / str(context.actor.person_id)
+        / "checkins"
+        / str(run.run_id),
+        stem=question.key if question else "answer",
+        extension="ogg",
+        data=data,
+        telegram_file_id=voice.file_id,
+        telegram_file_unique_id=voice.file_unique_id,
+        original_name=None,
+        mime_type=voice.mime_type,
+        person_id=context.actor.person_id,
         now=context.clock.now(),
-    )  # fmt: skip
+    )
     return archived.file_id
 
 
@@ -197,9 +205,15 @@ async def answer_from_message(update: Update, context: BotContext, run: RunView)
         return
     try:
         view = await flow.answer(
-            context.db, actor.person_id, run.run_id, question.index, message.text,
-            context.clock.now(), file_id=file_id, message_id=message.message_id,
-        )  # fmt: skip
+            context.db,
+            actor.person_id,
+            run.run_id,
+            question.index,
+            message.text,
+            context.clock.now(),
+            file_id=file_id,
+            message_id=message.message_id,
+        )
     except DomainError as error:
         await reply(update, error_text(error, context.t))
         if isinstance(error, InvalidAnswer):

@@ -111,9 +111,14 @@ async def on_absent(update: Update, context: BotContext) -> None:
     reason = " ".join(args[dates[1] + 1 :]) or None
     try:
         result = await record_absence(
-            context.db, actor, name, _parse_day(args[dates[0]]), _parse_day(args[dates[1]]),
-            reason, context.clock.now(),
-        )  # fmt: skip
+            context.db,
+            actor,
+            name,
+            _parse_day(args[dates[0]]),
+            _parse_day(args[dates[1]]),
+            reason,
+            context.clock.now(),
+        )
     except (PersonNotFound, AmbiguousName) as error:
         await reply(update, name_error_text(error, name, t))
         return

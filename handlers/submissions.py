@@ -196,8 +196,9 @@ async def on_list(update: Update, context: BotContext) -> None:
     await reply(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons))
 
 
-async def send_preview(update: Update, context: BotContext, draft: DraftView,
-                       *, replace: bool = False) -> None:  # fmt: skip
+async def send_preview(
+    update: Update, context: BotContext, draft: DraftView, *, replace: bool = False
+) -> None:
     """Shows the draft preview; an album's later items update the same preview."""
     actor = context.actor
     chat = update.effective_chat
@@ -207,9 +208,12 @@ async def send_preview(update: Update, context: BotContext, draft: DraftView,
     if replace and draft.preview_message_id is not None:
         try:
             await context.bot.edit_message_text(
-                text, chat_id=chat.id, message_id=draft.preview_message_id,
-                parse_mode=ParseMode.HTML, reply_markup=keyboard,
-            )  # fmt: skip
+                text,
+                chat_id=chat.id,
+                message_id=draft.preview_message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+            )
             return
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
@@ -338,12 +342,20 @@ async def draft_input(update: Update, context: BotContext, draft: DraftView) -> 
         telegram_file = await attachment.get_file()
         data = bytes(await telegram_file.download_as_bytearray())
         added = await sub.add_file(
-            context.db, Path(context.settings.data_dir), actor.person_id, data=data,
-            file_name=name, default_extension=default, telegram_file_id=attachment.file_id,
-            telegram_file_unique_id=attachment.file_unique_id, mime_type=mime,
-            origin=_origin(message), media_group_id=message.media_group_id, now=now,
+            context.db,
+            Path(context.settings.data_dir),
+            actor.person_id,
+            data=data,
+            file_name=name,
+            default_extension=default,
+            telegram_file_id=attachment.file_id,
+            telegram_file_unique_id=attachment.file_unique_id,
+            mime_type=mime,
+            origin=_origin(message),
+            media_group_id=message.media_group_id,
+            now=now,
             extra_formats=("ogg",) if message.voice is not None else (),
-        )  # fmt: skip
+        )
     except DomainError as error:
         await reply(update, error_text(error, t))
         return

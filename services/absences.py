@@ -40,9 +40,14 @@ async def find_person(db: Database, programme_id: str, name: str) -> Person:
 
 
 async def record_absence(
-    db: Database, actor: Actor, name: str, starts_on: date, ends_on: date, reason: str | None,
+    db: Database,
+    actor: Actor,
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    reason: str | None,
     now: datetime,
-) -> AbsenceRecorded:  # fmt: skip
+) -> AbsenceRecorded:
     """Stores the absence; runs already planned in it and not yet answered are cancelled."""
     if actor.role is not Role.ORGANIZER:
         raise NotAllowed()
@@ -52,10 +57,14 @@ async def record_absence(
     async with db.transaction() as session:
         session.add(
             Absence(
-                person_id=person.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
-                created_by_id=actor.person_id, created_at=now,
+                person_id=person.id,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                reason=reason,
+                created_by_id=actor.person_id,
+                created_at=now,
             )
-        )  # fmt: skip
+        )
         runs = await session.scalars(
             select(SurveyRun).where(
                 SurveyRun.person_id == person.id,
@@ -70,12 +79,18 @@ async def record_absence(
             run.notes = "absent" if not run.notes else f"{run.notes}\nabsent"
             cancelled += 1
         await record(
-            session, "absence.recorded", programme_id=actor.programme_id,
+            session,
+            "absence.recorded",
+            programme_id=actor.programme_id,
             actor_person_id=actor.person_id,
-            details={"person_id": person.id, "from": starts_on.isoformat(),
-                     "to": ends_on.isoformat(), "reason": reason},
+            details={
+                "person_id": person.id,
+                "from": starts_on.isoformat(),
+                "to": ends_on.isoformat(),
+                "reason": reason,
+            },
             at=now,
-        )  # fmt: skip
+        )
     return AbsenceRecorded(person.name, starts_on, ends_on, cancelled)
 
 

@@ -43,11 +43,21 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 async def archive_bytes(
-    db: Database, data_dir: Path, *, relative_dir: Path, stem: str, extension: str, data: bytes,
-    telegram_file_id: str, telegram_file_unique_id: str, original_name: str | None,
-    mime_type: str | None, person_id: int | None, now: datetime,
+    db: Database,
+    data_dir: Path,
+    *,
+    relative_dir: Path,
+    stem: str,
+    extension: str,
+    data: bytes,
+    telegram_file_id: str,
+    telegram_file_unique_id: str,
+    original_name: str | None,
+    mime_type: str | None,
+    person_id: int | None,
+    now: datetime,
     submission_id: int | None = None,
-) -> Archived:  # fmt: skip
+) -> Archived:
     """Writes the bytes under data_dir/archive/relative_dir and records them."""
     digest = hashlib.sha256(data).hexdigest()
     directory = data_dir / "archive" / relative_dir
@@ -55,11 +65,17 @@ async def archive_bytes(
     await asyncio.to_thread(_write_atomically, path, data)
     async with db.transaction() as session:
         row = StoredFile(
-            submission_id=submission_id, person_id=person_id, telegram_file_id=telegram_file_id,
-            telegram_file_unique_id=telegram_file_unique_id, original_name=original_name,
-            mime_type=mime_type, size=len(data), sha256=digest,
-            archive_path=str(path.relative_to(data_dir)), created_at=now,
-        )  # fmt: skip
+            submission_id=submission_id,
+            person_id=person_id,
+            telegram_file_id=telegram_file_id,
+            telegram_file_unique_id=telegram_file_unique_id,
+            original_name=original_name,
+            mime_type=mime_type,
+            size=len(data),
+            sha256=digest,
+            archive_path=str(path.relative_to(data_dir)),
+            created_at=now,
+        )
         session.add(row)
         await session.flush()
         return Archived(row.id, path, digest, len(data))

@@ -31,8 +31,12 @@ from storage.models import (
 )
 from storage.queries import reachable_staff
 
-OPEN = (RunState.DUE.value, RunState.SENT.value, RunState.IN_PROGRESS.value,
-        RunState.ESCALATED.value)  # fmt: skip
+OPEN = (
+    RunState.DUE.value,
+    RunState.SENT.value,
+    RunState.IN_PROGRESS.value,
+    RunState.ESCALATED.value,
+)
 YES_WORDS = {"yes", "y", "是", "是的", "对", "有", "需要", "好"}
 NO_WORDS = {"no", "n", "否", "不", "不是", "没有", "不需要", "无"}
 
@@ -134,10 +138,20 @@ async def _view(session: AsyncSession, run: SurveyRun) -> RunView:
         for a in await session.scalars(select(SurveyAnswer).where(SurveyAnswer.run_id == run.id))
     }
     return RunView(
-        run.id, person.id, person.name, run.state, survey.title_zh, survey.title_en,
-        run.slot_at, run.closes_at, run.timezone, questions, run.current_question,
-        run.editing, answers,
-    )  # fmt: skip
+        run.id,
+        person.id,
+        person.name,
+        run.state,
+        survey.title_zh,
+        survey.title_en,
+        run.slot_at,
+        run.closes_at,
+        run.timezone,
+        questions,
+        run.current_question,
+        run.editing,
+        answers,
+    )
 
 
 async def view_run(db: Database, run_id: int) -> RunView:
@@ -173,9 +187,12 @@ async def _step(
                 if run.state in OPEN:
                     run.state = RunState.MISSED.value
                     await record(
-                        session, "checkin.missed", actor_person_id=person_id,
-                        details={"run_id": run_id, "reason": "late_answer"}, at=now,
-                    )  # fmt: skip
+                        session,
+                        "checkin.missed",
+                        actor_person_id=person_id,
+                        details={"run_id": run_id, "reason": "late_answer"},
+                        at=now,
+                    )
         raise
 
 
@@ -236,8 +253,12 @@ def parse_answer(question: Question, raw: str | None, *, has_file: bool = False)
         raise InvalidAnswer("yes_no")
     if question.kind == "choice":
         for index, option in enumerate(question.options):
-            names = {str(index), option["key"].lower(), _normalise(option["zh"]),
-                     _normalise(option["en"])}  # fmt: skip
+            names = {
+                str(index),
+                option["key"].lower(),
+                _normalise(option["zh"]),
+                _normalise(option["en"]),
+            }
             if text in names:
                 return option["key"]
         raise InvalidAnswer("use_buttons")
@@ -245,9 +266,16 @@ def parse_answer(question: Question, raw: str | None, *, has_file: bool = False)
 
 
 async def _store(
-    session: AsyncSession, run: SurveyRun, key: str, value: str | None, *, skipped: bool,
-    file_id: int | None, message_id: int | None, now: datetime,
-) -> None:  # fmt: skip
+    session: AsyncSession,
+    run: SurveyRun,
+    key: str,
+    value: str | None,
+    *,
+    skipped: bool,
+    file_id: int | None,
+    message_id: int | None,
+    now: datetime,
+) -> None:
     existing = await session.scalar(
         select(SurveyAnswer).where(SurveyAnswer.run_id == run.id, SurveyAnswer.question_key == key)
     )
@@ -266,9 +294,16 @@ def _advance(run: SurveyRun, count: int) -> None:
 
 
 async def answer(
-    db: Database, person_id: int, run_id: int, question_index: int, raw: str | None, now: datetime,
-    *, file_id: int | None = None, message_id: int | None = None,
-) -> RunView:  # fmt: skip
+    db: Database,
+    person_id: int,
+    run_id: int,
+    question_index: int,
+    raw: str | None,
+    now: datetime,
+    *,
+    file_id: int | None = None,
+    message_id: int | None = None,
+) -> RunView:
     """Records the answer to the current question and moves on (or back to the summary)."""
     async with _step(db, run_id, person_id, now) as (session, run):
         view = await _view(session, run)
@@ -276,8 +311,16 @@ async def answer(
             raise StaleQuestion()
         question = view.questions[question_index]
         value = parse_answer(question, raw, has_file=file_id is not None)
-        await _store(session, run, question.key, value, skipped=False, file_id=file_id,
-                     message_id=message_id, now=now)  # fmt: skip
+        await _store(
+            session,
+            run,
+            question.key,
+            value,
+            skipped=False,
+            file_id=file_id,
+            message_id=message_id,
+            now=now,
+        )
         if run.state == RunState.DUE.value or run.state == RunState.SENT.value:
             run.state = RunState.IN_PROGRESS.value
         _advance(run, len(view.questions))
@@ -285,8 +328,9 @@ async def answer(
         return await _view(session, run)
 
 
-async def skip(db: Database, person_id: int, run_id: int, question_index: int,
-               now: datetime) -> RunView:  # fmt: skip
+async def skip(
+    db: Database, person_id: int, run_id: int, question_index: int, now: datetime
+) -> RunView:
     async with _step(db, run_id, person_id, now) as (session, run):
         view = await _view(session, run)
         if question_index != run.current_question or view.at_summary:
@@ -294,15 +338,17 @@ async def skip(db: Database, person_id: int, run_id: int, question_index: int,
         question = view.questions[question_index]
         if not question.optional:
             raise InvalidAnswer("not_optional")
-        await _store(session, run, question.key, None, skipped=True, file_id=None,
-                     message_id=None, now=now)  # fmt: skip
+        await _store(
+            session, run, question.key, None, skipped=True, file_id=None, message_id=None, now=now
+        )
         _advance(run, len(view.questions))
         await session.flush()
         return await _view(session, run)
 
 
-async def back(db: Database, person_id: int, run_id: int, question_index: int,
-               now: datetime) -> RunView:  # fmt: skip
+async def back(
+    db: Database, person_id: int, run_id: int, question_index: int, now: datetime
+) -> RunView:
     """Goes back to the previous question to change its answer."""
     async with _step(db, run_id, person_id, now) as (session, run):
         if question_index != run.current_question or run.current_question == 0:
@@ -312,8 +358,9 @@ async def back(db: Database, person_id: int, run_id: int, question_index: int,
         return await _view(session, run)
 
 
-async def edit(db: Database, person_id: int, run_id: int, question_index: int,
-               now: datetime) -> RunView:  # fmt: skip
+async def edit(
+    db: Database, person_id: int, run_id: int, question_index: int, now: datetime
+) -> RunView:
     """From the summary, re-asks one question; after it the summary comes back."""
     async with _step(db, run_id, person_id, now) as (session, run):
         view = await _view(session, run)
@@ -349,9 +396,13 @@ async def replace_edited(
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
-    ">=": operator.ge, ">": operator.gt,
-}  # fmt: skip
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">=": operator.ge,
+    ">": operator.gt,
+}
 
 
 def evaluate_alerts(rules: list[dict[str, Any]], view: RunView) -> list[Triggered]:
@@ -383,18 +434,25 @@ async def confirm(db: Database, person_id: int, run_id: int, now: datetime) -> C
         survey = await session.get_one(Survey, run.survey_id)
         alerts = evaluate_alerts(list(survey.alert_rules), view)
         await record(
-            session, "checkin.completed", programme_id=survey.programme_id,
-            actor_person_id=person_id, details={"run_id": run.id, "alerts": len(alerts)}, at=now,
-        )  # fmt: skip
+            session,
+            "checkin.completed",
+            programme_id=survey.programme_id,
+            actor_person_id=person_id,
+            details={"run_id": run.id, "alerts": len(alerts)},
+            at=now,
+        )
         if alerts:
             for organizer in await reachable_staff(session, survey.programme_id):
                 await enqueue(
                     session,
                     Planned(
-                        f"alert:{run.id}:{organizer.id}", organizer.id, Kind.CHECKIN_ALERT,
-                        {"run_id": run.id}, now,
+                        f"alert:{run.id}:{organizer.id}",
+                        organizer.id,
+                        Kind.CHECKIN_ALERT,
+                        {"run_id": run.id},
+                        now,
                     ),
-                )  # fmt: skip
+                )
         await session.flush()
         return Confirmed(await _view(session, run), alerts)
 
@@ -434,7 +492,11 @@ async def add_note(db: Database, organizer_id: int, run_id: int, text: str, now:
         run.notes = f"{run.notes}\n{entry}" if run.notes else entry
         organizer.awaiting = None
         await record(
-            session, "checkin.note", programme_id=cadre.programme_id,
-            actor_person_id=organizer_id, details={"run_id": run_id, "length": len(text)}, at=now,
-        )  # fmt: skip
+            session,
+            "checkin.note",
+            programme_id=cadre.programme_id,
+            actor_person_id=organizer_id,
+            details={"run_id": run_id, "length": len(text)},
+            at=now,
+        )
         return cadre.name

@@ -150,12 +150,18 @@ async def _plan_survey(
             run_id = await _insert_run(
                 session,
                 {
-                    "survey_id": survey.id, "person_id": person.id, "slot_date": day,
-                    "slot_at": slot, "closes_at": closes, "timezone": zone_name,
+                    "survey_id": survey.id,
+                    "person_id": person.id,
+                    "slot_date": day,
+                    "slot_at": slot,
+                    "closes_at": closes,
+                    "timezone": zone_name,
                     "state": (RunState.MISSED if missed else RunState.DUE).value,
-                    "current_question": 0, "editing": False, "created_at": now,
+                    "current_question": 0,
+                    "editing": False,
+                    "created_at": now,
                 },
-            )  # fmt: skip
+            )
             if run_id is None:
                 continue
             report.runs_created += 1
@@ -163,10 +169,13 @@ async def _plan_survey(
                 # Too late to ask: recorded as missed, never prompted (the stale rule).
                 report.runs_missed_at_creation += 1
                 await record(
-                    session, "checkin.missed", programme_id=survey.programme_id,
+                    session,
+                    "checkin.missed",
+                    programme_id=survey.programme_id,
                     actor_person_id=person.id,
-                    details={"run_id": run_id, "reason": "planned_after_window"}, at=now,
-                )  # fmt: skip
+                    details={"run_id": run_id, "reason": "planned_after_window"},
+                    at=now,
+                )
                 continue
             key = f"checkin:{run_id}:prompt"
             await enqueue(
@@ -190,9 +199,13 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
             run.state = RunState.MISSED.value
             report.closed_as_missed += 1
             await record(
-                session, "checkin.missed", programme_id=survey.programme_id,
-                actor_person_id=run.person_id, details={"run_id": run.id}, at=now,
-            )  # fmt: skip
+                session,
+                "checkin.missed",
+                programme_id=survey.programme_id,
+                actor_person_id=run.person_id,
+                details={"run_id": run.id},
+                at=now,
+            )
             continue
         remind_at = run.slot_at + timedelta(minutes=survey.remind_after_minutes)
         if (
@@ -205,10 +218,14 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
             await enqueue(
                 session,
                 Planned(
-                    key, run.person_id, Kind.CHECKIN_REMINDER, {"run_id": run.id}, now,
+                    key,
+                    run.person_id,
+                    Kind.CHECKIN_REMINDER,
+                    {"run_id": run.id},
+                    now,
                     run.closes_at,
                 ),
-            )  # fmt: skip
+            )
             report.reminders += 1
             report.keys.append(key)
         escalate_at = run.slot_at + timedelta(minutes=survey.escalate_after_minutes)
@@ -224,6 +241,10 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
                 report.keys.append(key)
             report.escalations += 1
             await record(
-                session, "checkin.escalated", programme_id=survey.programme_id,
-                actor_person_id=run.person_id, details={"run_id": run.id}, at=now,
-            )  # fmt: skip
+                session,
+                "checkin.escalated",
+                programme_id=survey.programme_id,
+                actor_person_id=run.person_id,
+                details={"run_id": run.id},
+                at=now,
+            )

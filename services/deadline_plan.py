@@ -101,17 +101,25 @@ async def _programme_deadlines(
             if await enqueue(
                 session,
                 Planned(
-                    key, person.id, kind,
-                    {"assignment_id": assignment.id, "due_at": due.isoformat()}, now, expires,
+                    key,
+                    person.id,
+                    kind,
+                    {"assignment_id": assignment.id, "due_at": due.isoformat()},
+                    now,
+                    expires,
                 ),
-            ):  # fmt: skip
+            ):
                 report.reminders += 1
 
 
 def _latest_reminder(
-    assignment_id: int, person_id: int, due: datetime, before: list[timedelta],
-    overdue_days: int, now: datetime,
-) -> tuple[str, Kind, datetime] | None:  # fmt: skip
+    assignment_id: int,
+    person_id: int,
+    due: datetime,
+    before: list[timedelta],
+    overdue_days: int,
+    now: datetime,
+) -> tuple[str, Kind, datetime] | None:
     stamp = f"{due:%Y%m%d%H%M}"
     if now < due:
         passed = [offset for offset in before if due - offset <= now]
@@ -138,10 +146,13 @@ async def _drafts(session: AsyncSession, now: datetime, report: DeadlineReport) 
             await enqueue(
                 session,
                 Planned(
-                    f"draft:{draft.id}:{draft.updated_at:%Y%m%d%H%M}", draft.person_id,
-                    Kind.DRAFT_REMINDER, {"draft_id": draft.id}, now,
+                    f"draft:{draft.id}:{draft.updated_at:%Y%m%d%H%M}",
+                    draft.person_id,
+                    Kind.DRAFT_REMINDER,
+                    {"draft_id": draft.id},
+                    now,
                 ),
-            )  # fmt: skip
+            )
             report.drafts_reminded += 1
         elif draft.reminded_at is not None and now - draft.reminded_at >= DRAFT_DROP_AFTER_REMINDER:
             report.drafts_dropped.append(draft.person_id)
@@ -162,9 +173,12 @@ async def _digest(
         if await enqueue(
             session,
             Planned(
-                f"digest:{programme.id}:{today.isoformat()}:{reader.id}", reader.id, Kind.DIGEST,
-                {"programme_id": programme.id, "until": instant.isoformat()}, instant,
+                f"digest:{programme.id}:{today.isoformat()}:{reader.id}",
+                reader.id,
+                Kind.DIGEST,
+                {"programme_id": programme.id, "until": instant.isoformat()},
+                instant,
                 instant + timedelta(hours=12),
             ),
-        ):  # fmt: skip
+        ):
             report.digests += 1

@@ -69,11 +69,12 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
         runs = list(
             await session.scalars(
                 select(SurveyRun).where(
-                    SurveyRun.person_id.in_(names), SurveyRun.slot_at >= since,
+                    SurveyRun.person_id.in_(names),
+                    SurveyRun.slot_at >= since,
                     SurveyRun.slot_at < until,
                 )
             )
-        )  # fmt: skip
+        )
         digest.checkins_completed = sum(r.state == RunState.COMPLETED.value for r in runs)
         digest.checkins_missed = sum(r.state == RunState.MISSED.value for r in runs)
         digest.checkins_escalated = sum(r.escalated_at is not None for r in runs)

@@ -58,8 +58,9 @@ def _looks_like_text(data: bytes) -> bool:
     return True
 
 
-def check_file(data: bytes, file_name: str | None, default_extension: str,
-               accepted: list[str]) -> FileVerdict:  # fmt: skip
+def check_file(
+    data: bytes, file_name: str | None, default_extension: str, accepted: list[str]
+) -> FileVerdict:
     """Accepts a file only when its name and its content agree and the format is allowed."""
     extension = extension_of(file_name, default_extension)
     if not data:

@@ -130,11 +130,18 @@ async def claim_due(
         rows = list((await session.scalars(statement)).all())
         claimed = [
             Claimed(
-                row.id, row.unique_key, row.person_id, row.chat_id, row.kind, dict(row.payload),
-                row.due_at, row.expires_at, row.attempts,
+                row.id,
+                row.unique_key,
+                row.person_id,
+                row.chat_id,
+                row.kind,
+                dict(row.payload),
+                row.due_at,
+                row.expires_at,
+                row.attempts,
             )
             for row in rows
-        ]  # fmt: skip
+        ]
     claimed.sort(key=lambda c: (c.due_at, c.id))
     return claimed
 
@@ -154,8 +161,9 @@ async def mark_sent(db: Database, row_id: int, message_id: int | None, now: date
         )
 
 
-async def release(db: Database, row_id: int, due_at: datetime, error: str | None, *,
-                  count_attempt: bool = True) -> None:  # fmt: skip
+async def release(
+    db: Database, row_id: int, due_at: datetime, error: str | None, *, count_attempt: bool = True
+) -> None:
     """Puts a claimed row back to wait until ``due_at``; gives up after MAX_ATTEMPTS."""
     async with db.transaction() as session:
         row = await session.get_one(OutboxMessage, row_id)
@@ -205,18 +213,24 @@ async def mark_unreachable(db: Database, person_id: int, now: datetime, reason: 
         told: list[int] = []
         if first_time:
             await record(
-                session, "person.unreachable", programme_id=person.programme_id,
-                actor_person_id=person.id, details={"reason": reason}, at=now,
-            )  # fmt: skip
+                session,
+                "person.unreachable",
+                programme_id=person.programme_id,
+                actor_person_id=person.id,
+                details={"reason": reason},
+                at=now,
+            )
             for organizer in await reachable_staff(session, person.programme_id):
                 added = await enqueue(
                     session,
                     Planned(
                         f"unreachable:{person.id}:{now:%Y%m%d%H%M}:{organizer.id}",
-                        organizer.id, Kind.UNREACHABLE_REPORT,
-                        {"person_id": person.id, "reason": reason}, now,
+                        organizer.id,
+                        Kind.UNREACHABLE_REPORT,
+                        {"person_id": person.id, "reason": reason},
+                        now,
                     ),
-                )  # fmt: skip
+                )
                 if added:
                     told.append(organizer.id)
     return told
@@ -254,16 +268,22 @@ async def report_expired(db: Database, row_ids: list[int], now: datetime) -> int
         told = 0
         for programme_id, ids in by_programme.items():
             await record(
-                session, "outbox.expired", programme_id=programme_id,
-                details={"rows": ids}, at=now,
-            )  # fmt: skip
+                session,
+                "outbox.expired",
+                programme_id=programme_id,
+                details={"rows": ids},
+                at=now,
+            )
             for organizer in await reachable_staff(session, programme_id):
                 if await enqueue(
                     session,
                     Planned(
-                        f"expired:{min(ids)}:{organizer.id}", organizer.id, Kind.EXPIRED_REPORT,
-                        {"count": len(ids)}, now,
+                        f"expired:{min(ids)}:{organizer.id}",
+                        organizer.id,
+                        Kind.EXPIRED_REPORT,
+                        {"count": len(ids)},
+                        now,
                     ),
-                ):  # fmt: skip
+                ):
                     told += 1
     return told

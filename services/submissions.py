@@ -150,10 +150,18 @@ async def _view(session: AsyncSession, assignment: Assignment, person_id: int) -
         )
     )
     return AssignmentView(
-        assignment.id, assignment.key, assignment.kind, assignment.title_zh, assignment.title_en,
-        due, due != assignment.due_at, assignment.timezone, assignment.closes_at,
-        list(assignment.formats), int(versions or 0),
-    )  # fmt: skip
+        assignment.id,
+        assignment.key,
+        assignment.kind,
+        assignment.title_zh,
+        assignment.title_en,
+        due,
+        due != assignment.due_at,
+        assignment.timezone,
+        assignment.closes_at,
+        list(assignment.formats),
+        int(versions or 0),
+    )
 
 
 def _is_closed(assignment: Assignment, now: datetime) -> bool:
@@ -187,9 +195,16 @@ async def _draft_view(session: AsyncSession, draft: SubmissionDraft) -> DraftVie
         )
     ]
     return DraftView(
-        draft.id, await _view(session, assignment, draft.person_id), draft.step, draft.title,
-        draft.abstract, draft.text, files, draft.preview_message_id, draft.media_group_id,
-    )  # fmt: skip
+        draft.id,
+        await _view(session, assignment, draft.person_id),
+        draft.step,
+        draft.title,
+        draft.abstract,
+        draft.text,
+        files,
+        draft.preview_message_id,
+        draft.media_group_id,
+    )
 
 
 async def current_draft(db: Database, person_id: int) -> DraftView | None:
@@ -229,15 +244,22 @@ async def start_draft(db: Database, actor: Actor, assignment_id: int, now: datet
             raise DraftElsewhere(other.title_zh, other.title_en)
         if draft is None:
             draft = SubmissionDraft(
-                person_id=actor.person_id, assignment_id=assignment.id,
-                step="title" if assignment.kind == PAPER else "collect", text="",
-                created_at=now, updated_at=now,
-            )  # fmt: skip
+                person_id=actor.person_id,
+                assignment_id=assignment.id,
+                step="title" if assignment.kind == PAPER else "collect",
+                text="",
+                created_at=now,
+                updated_at=now,
+            )
             session.add(draft)
             await record(
-                session, "submission.draft_started", programme_id=actor.programme_id,
-                actor_person_id=actor.person_id, details={"assignment": assignment.key}, at=now,
-            )  # fmt: skip
+                session,
+                "submission.draft_started",
+                programme_id=actor.programme_id,
+                actor_person_id=actor.person_id,
+                details={"assignment": assignment.key},
+                at=now,
+            )
             await session.flush()
         return await _draft_view(session, draft)
 
@@ -273,11 +295,21 @@ def _relative_dir(programme_id: str, person_id: int, assignment_key: str, leaf: 
 
 
 async def add_file(
-    db: Database, data_dir: Path, person_id: int, *, data: bytes, file_name: str | None,
-    default_extension: str, telegram_file_id: str, telegram_file_unique_id: str,
-    mime_type: str | None, origin: dict[str, Any] | None, media_group_id: str | None,
-    now: datetime, extra_formats: tuple[str, ...] = (),
-) -> FileAdded:  # fmt: skip
+    db: Database,
+    data_dir: Path,
+    person_id: int,
+    *,
+    data: bytes,
+    file_name: str | None,
+    default_extension: str,
+    telegram_file_id: str,
+    telegram_file_unique_id: str,
+    mime_type: str | None,
+    origin: dict[str, Any] | None,
+    media_group_id: str | None,
+    now: datetime,
+    extra_formats: tuple[str, ...] = (),
+) -> FileAdded:
     """Checks a file against the assignment and keeps it with the draft."""
     async with db.read() as session:
         draft = await session.scalar(
@@ -294,12 +326,17 @@ async def add_file(
     if not verdict.ok:
         async with db.transaction() as session:
             await record(
-                session, "submission.file_refused", programme_id=assignment.programme_id,
+                session,
+                "submission.file_refused",
+                programme_id=assignment.programme_id,
                 actor_person_id=person_id,
-                details={"reason": verdict.reason, "extension": verdict.extension,
-                         "size": len(data)},
+                details={
+                    "reason": verdict.reason,
+                    "extension": verdict.extension,
+                    "size": len(data),
+                },
                 at=now,
-            )  # fmt: skip
+            )
         raise FileRefused(verdict.reason or "not_accepted", list(assignment.formats))
     digest = hashlib.sha256(data).hexdigest()
     async with db.read() as session:
@@ -322,14 +359,21 @@ async def add_file(
     if in_draft is not None:
         raise DuplicateFile()
     archived = await archive_bytes(
-        db, data_dir,
-        relative_dir=_relative_dir(person.programme_id, person_id, assignment.key,
-                                   f"draft-{draft.id}"),
-        stem=f"file-{now:%Y%m%d%H%M%S}", extension=verdict.extension, data=data,
-        telegram_file_id=telegram_file_id, telegram_file_unique_id=telegram_file_unique_id,
-        original_name=(file_name or f"photo.{verdict.extension}")[:500], mime_type=mime_type,
-        person_id=person_id, now=now,
-    )  # fmt: skip
+        db,
+        data_dir,
+        relative_dir=_relative_dir(
+            person.programme_id, person_id, assignment.key, f"draft-{draft.id}"
+        ),
+        stem=f"file-{now:%Y%m%d%H%M%S}",
+        extension=verdict.extension,
+        data=data,
+        telegram_file_id=telegram_file_id,
+        telegram_file_unique_id=telegram_file_unique_id,
+        original_name=(file_name or f"photo.{verdict.extension}")[:500],
+        mime_type=mime_type,
+        person_id=person_id,
+        now=now,
+    )
     async with db.transaction() as session:
         stored = await session.get_one(StoredFile, archived.file_id)
         stored.draft_id = draft.id
@@ -358,8 +402,9 @@ def _remove_files(data_dir: Path, paths: list[str]) -> None:
             folder.rmdir()
 
 
-async def discard(db: Database, data_dir: Path, person_id: int, now: datetime,
-                  reason: str = "cancelled") -> DraftView | None:  # fmt: skip
+async def discard(
+    db: Database, data_dir: Path, person_id: int, now: datetime, reason: str = "cancelled"
+) -> DraftView | None:
     """Drops the draft and its staged files; returns what was dropped, if anything."""
     async with db.transaction() as session:
         draft = await session.scalar(
@@ -377,16 +422,20 @@ async def discard(db: Database, data_dir: Path, person_id: int, now: datetime,
         await session.delete(draft)
         assignment = await session.get_one(Assignment, view.assignment.id)
         await record(
-            session, "submission.draft_dropped", programme_id=assignment.programme_id,
-            actor_person_id=person_id, details={"assignment": assignment.key, "reason": reason},
+            session,
+            "submission.draft_dropped",
+            programme_id=assignment.programme_id,
+            actor_person_id=person_id,
+            details={"assignment": assignment.key, "reason": reason},
             at=now,
-        )  # fmt: skip
+        )
     _remove_files(data_dir, paths)
     return view
 
 
-async def submit(db: Database, data_dir: Path, person_id: int, draft_id: int,
-                 now: datetime) -> Submitted:  # fmt: skip
+async def submit(
+    db: Database, data_dir: Path, person_id: int, draft_id: int, now: datetime
+) -> Submitted:
     """Turns the draft into the next version; a second tap finds no draft and changes nothing."""
     moves: list[tuple[Path, Path]] = []
     async with db.transaction() as session:
@@ -418,10 +467,16 @@ async def submit(db: Database, data_dir: Path, person_id: int, draft_id: int,
             + 1
         )
         submission = Submission(
-            assignment_id=assignment.id, person_id=person_id, version=version,
-            title=draft.title, abstract=draft.abstract, text=draft.text or None,
-            submitted_at=now, is_late=now > due, review_status="pending",
-        )  # fmt: skip
+            assignment_id=assignment.id,
+            person_id=person_id,
+            version=version,
+            title=draft.title,
+            abstract=draft.abstract,
+            text=draft.text or None,
+            submitted_at=now,
+            is_late=now > due,
+            review_status="pending",
+        )
         session.add(submission)
         await session.flush()
         for stored in files:
@@ -437,22 +492,32 @@ async def submit(db: Database, data_dir: Path, person_id: int, draft_id: int,
         characters = len(draft.text)
         await session.delete(draft)
         await record(
-            session, "submission.submitted", programme_id=assignment.programme_id,
+            session,
+            "submission.submitted",
+            programme_id=assignment.programme_id,
             actor_person_id=person_id,
-            details={"assignment": assignment.key, "version": version, "late": now > due,
-                     "files": len(files), "characters": characters},
+            details={
+                "assignment": assignment.key,
+                "version": version,
+                "late": now > due,
+                "files": len(files),
+                "characters": characters,
+            },
             at=now,
-        )  # fmt: skip
+        )
         programme = await session.get_one(Programme, assignment.programme_id)
         if programme.settings.get("digest", {}).get("submissions") == "immediate":
             for organizer in await reachable_staff(session, programme.id):
                 await enqueue(
                     session,
                     Planned(
-                        f"submitted:{submission.id}:{organizer.id}", organizer.id,
-                        Kind.SUBMISSION_NOTICE, {"submission_id": submission.id}, now,
+                        f"submitted:{submission.id}:{organizer.id}",
+                        organizer.id,
+                        Kind.SUBMISSION_NOTICE,
+                        {"submission_id": submission.id},
+                        now,
                     ),
-                )  # fmt: skip
+                )
         view = await _view(session, assignment, person_id)
         # Files move inside the transaction's lifetime: if a move fails, nothing is committed.
         for old, new in moves:
@@ -486,11 +551,17 @@ async def my_submissions(db: Database, person_id: int) -> list[SubmissionView]:
             ]
             views.append(
                 SubmissionView(
-                    assignment.title_zh, assignment.title_en, submission.version,
-                    submission.submitted_at, submission.is_late, submission.review_status,
-                    submission.feedback, submission.score, files,
+                    assignment.title_zh,
+                    assignment.title_en,
+                    submission.version,
+                    submission.submitted_at,
+                    submission.is_late,
+                    submission.review_status,
+                    submission.feedback,
+                    submission.score,
+                    files,
                 )
-            )  # fmt: skip
+            )
         return views
 
 
@@ -521,14 +592,19 @@ async def submission_summary(db: Database, submission_id: int) -> dict[str, Any]
             select(func.count()).where(StoredFile.submission_id == submission_id)
         )
         return {
-            "name": person.name, "title_zh": assignment.title_zh, "title_en": assignment.title_en,
-            "version": submission.version, "late": submission.is_late,
-            "submitted_at": submission.submitted_at, "files": int(files or 0),
-        }  # fmt: skip
+            "name": person.name,
+            "title_zh": assignment.title_zh,
+            "title_en": assignment.title_en,
+            "version": submission.version,
+            "late": submission.is_late,
+            "submitted_at": submission.submitted_at,
+            "files": int(files or 0),
+        }
 
 
-async def drop_idle_drafts(db: Database, data_dir: Path, person_ids: list[int],
-                           now: datetime) -> int:  # fmt: skip
+async def drop_idle_drafts(
+    db: Database, data_dir: Path, person_ids: list[int], now: datetime
+) -> int:
     """Drops drafts left alone after their reminder, and tells each cadre through the outbox."""
     dropped = 0
     for person_id in person_ids:
@@ -540,18 +616,24 @@ async def drop_idle_drafts(db: Database, data_dir: Path, person_ids: list[int],
             await enqueue(
                 session,
                 Planned(
-                    f"draft-dropped:{view.id}", person_id, Kind.DRAFT_DROPPED,
+                    f"draft-dropped:{view.id}",
+                    person_id,
+                    Kind.DRAFT_DROPPED,
                     {"title_zh": view.assignment.title_zh, "title_en": view.assignment.title_en},
                     now,
                 ),
-            )  # fmt: skip
+            )
     return dropped
 
 
 async def grant_extension(
-    db: Database, actor: Actor, person_id: int, assignment_key: str, due_at: datetime,
+    db: Database,
+    actor: Actor,
+    person_id: int,
+    assignment_key: str,
+    due_at: datetime,
     now: datetime,
-) -> AssignmentView:  # fmt: skip
+) -> AssignmentView:
     """Gives one cadre a later due time for one assignment (replacing an earlier extension)."""
     async with db.transaction() as session:
         assignment = await session.scalar(
@@ -571,12 +653,17 @@ async def grant_extension(
             session.add(extension)
         extension.due_at, extension.granted_by_id = due_at, actor.person_id
         await record(
-            session, "submission.extension", programme_id=actor.programme_id,
+            session,
+            "submission.extension",
+            programme_id=actor.programme_id,
             actor_person_id=actor.person_id,
-            details={"person_id": person_id, "assignment": assignment_key,
-                     "due_at": due_at.isoformat()},
+            details={
+                "person_id": person_id,
+                "assignment": assignment_key,
+                "due_at": due_at.isoformat(),
+            },
             at=now,
-        )  # fmt: skip
+        )
         await session.flush()
         return await _view(session, assignment, person_id)
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from bot.i18n import translator
 from handlers.callbacks import CheckinButton
 from services.clock import FakeClock
-from storage.database import Database
 from storage.models import (
     AuditEvent,
     OutboxMessage,
@@ -352,7 +351,3 @@ async def test_slot_passed_during_downtime_is_recorded_missed_without_prompt(
         assert list(await session.scalars(select(OutboxMessage))) == []
         events = list(await session.scalars(select(AuditEvent.action)))
     assert "checkin.missed" in events
-
-
-async def _unused(db: Database) -> None:  # keeps the import of Database meaningful for mypy
-    return None

@@ -38,9 +38,13 @@ def test_sample_programme_and_roster_load_from_the_cli(env: dict[str, str]) -> N
     code, out = invoke(env, "programme", "load", str(EXAMPLES / "jinjiang-2014.yaml"))
     assert code == 0 and "updated" in out, out
     code, out = invoke(
-        env, "roster", "import", "--programme", "jinjiang-2014",
+        env,
+        "roster",
+        "import",
+        "--programme",
+        "jinjiang-2014",
         str(EXAMPLES / "jinjiang-2014-roster.csv"),
-    )  # fmt: skip
+    )
     assert code == 0, out
     assert "16 added" in out
     code, out = invoke(env, "codes", "--programme", "jinjiang-2014")

@@ -26,19 +26,29 @@ async def make_people(db: Database, count: int, *, role: str = "organizer") -> l
         if await session.get(Programme, "p") is None:
             session.add(
                 Programme(
-                    id="p", title_zh="项目", title_en="P", home_timezone="Asia/Shanghai",
-                    host_timezone="America/New_York", default_locale="zh_CN", settings={},
+                    id="p",
+                    title_zh="项目",
+                    title_en="P",
+                    home_timezone="Asia/Shanghai",
+                    host_timezone="America/New_York",
+                    default_locale="zh_CN",
+                    settings={},
                 )
-            )  # fmt: skip
+            )
             await session.flush()
         people = [
             Person(
-                programme_id="p", name=f"P{i}", phone=f"+86138{i:08d}", role=role,
-                telegram_user_id=10_000 + i, telegram_chat_id=10_000 + i, extra={},
+                programme_id="p",
+                name=f"P{i}",
+                phone=f"+86138{i:08d}",
+                role=role,
+                telegram_user_id=10_000 + i,
+                telegram_chat_id=10_000 + i,
+                extra={},
                 timezone="Asia/Shanghai",
             )
             for i in range(count)
-        ]  # fmt: skip
+        ]
         session.add_all(people)
         await session.flush()
         return [p.id for p in people]
@@ -67,9 +77,12 @@ class Sleeps:
 
 
 async def make_dispatcher(
-    db: Database, clock: FakeClock, request: RecordingRequest, sleeps: Sleeps | None = None,
+    db: Database,
+    clock: FakeClock,
+    request: RecordingRequest,
+    sleeps: Sleeps | None = None,
     batch: int = 50,
-) -> Dispatcher:  # fmt: skip
+) -> Dispatcher:
     from telegram import Bot
 
     bot = Bot(FAKE_TOKEN, request=request, get_updates_request=request)

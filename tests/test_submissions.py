@@ -206,9 +206,12 @@ async def test_oversized_file_is_explained_without_downloading(harness: Harness)
     h = harness
     await start(h)
     big = h.updates.document(
-        ZHANG, file_id="big", file_name="big.pdf", mime_type="application/pdf",
+        ZHANG,
+        file_id="big",
+        file_name="big.pdf",
+        mime_type="application/pdf",
         size=25 * 1024 * 1024,
-    )  # fmt: skip
+    )
     await h.send(big)
     assert "20 MB" in h.last_text(ZHANG)
     assert h.request.sent("getFile") == []
@@ -309,8 +312,11 @@ async def test_forwarded_document_is_accepted_with_its_origin(harness: Harness) 
         ZHANG, file_id="fw", file_name="fw.pdf", mime_type="application/pdf", size=len(PDF)
     )
     data = update.to_dict()
-    data["message"]["forward_origin"] = {"type": "hidden_user", "sender_user_name": "同事",
-                                         "date": 1_700_000_000}  # fmt: skip
+    data["message"]["forward_origin"] = {
+        "type": "hidden_user",
+        "sender_user_name": "同事",
+        "date": 1_700_000_000,
+    }
     data["update_id"] = 99_999
     await h.send(Update.de_json(data, h.app.bot))  # type: ignore[arg-type]
     async with h.db.read() as session:
@@ -357,8 +363,10 @@ async def test_organizers_hear_at_once_when_the_programme_says_so(harness: Harne
     await h.enrol(ORGANIZER_LIU)
     async with h.db.transaction() as session:
         programme = await session.get_one(Programme, "test-prog")
-        programme.settings = {**programme.settings, "digest": {
-            **programme.settings["digest"], "submissions": "immediate"}}  # fmt: skip
+        programme.settings = {
+            **programme.settings,
+            "digest": {**programme.settings["digest"], "submissions": "immediate"},
+        }
     await start(h)
     await h.send(h.updates.text(ZHANG, "报告"))
     await h.send(h.updates.callback(ZHANG, SubmissionButton("s", await draft_id(h)).encode()))
