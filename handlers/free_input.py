@@ -39,7 +39,8 @@ async def on_message(update: Update, context: BotContext) -> None:
     run = await flow.open_run(context.db, actor.person_id, now)
     draft = await sub.current_draft(context.db, actor.person_id)
     started = run is not None and (run.state in STARTED or bool(run.answers))
-    if run is not None and started and not run.at_summary and message.document is None:
+    is_file = message.document is not None or bool(message.photo)
+    if run is not None and started and not run.at_summary and not is_file:
         await answer_from_message(update, context, run)
         return
     if draft is not None:
@@ -48,10 +49,10 @@ async def on_message(update: Update, context: BotContext) -> None:
     if run is not None and run.at_summary:
         await reply(update, context.t("Please confirm or edit your answers with the buttons."))
         return
-    if run is not None and message.document is None and not message.photo:
+    if run is not None and not is_file:
         await answer_from_message(update, context, run)
         return
-    if message.document is not None or message.photo:
+    if is_file:
         await reply(
             update,
             context.t(
