@@ -43,6 +43,23 @@ def _prepare_data_dir(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Where the webhook listens and what Telegram is told, from the settings."""
+    hook = settings.webhook
+    assert hook.url is not None
+    return {
+        "listen": hook.listen,
+        "port": hook.port,
+        "url_path": hook.path,
+        "webhook_url": f"{hook.url.rstrip('/')}/{hook.path}",
+        "secret_token": hook.secret_token.get_secret_value() if hook.secret_token else None,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
 @click.group()
 def main() -> None:
     """Liaison: a Telegram bot for tracking overseas training programmes."""
@@ -70,18 +87,9 @@ def run(no_migrate: bool) -> None:
         upgrade(settings.database_url)
     app = build_application(settings, token=token)
     if settings.mode is Mode.WEBHOOK:
-        hook = settings.webhook
-        assert hook.url is not None
-        app.run_webhook(
-            listen=hook.listen,
-            port=hook.port,
-            url_path=hook.path,
-            webhook_url=f"{hook.url.rstrip('/')}/{hook.path}",
-            secret_token=hook.secret_token.get_secret_value() if hook.secret_token else None,
-            allowed_updates=["message", "edited_message", "callback_query"],
-        )
+        app.run_webhook(**webhook_options(settings))
     else:
-        app.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 
 @main.command()
