@@ -437,7 +437,13 @@ async def on_extend(update: Update, context: BotContext) -> None:
     name, key, day_text = " ".join(rest[:-2]), rest[-2], rest[-1]
     assignment = await sub.assignment_by_key(context.db, actor.programme_id, key)
     if assignment is None:
-        await reply(update, t("There is no assignment {key}.").format(key=escape(key)))
+        keys = ", ".join(await sub.assignment_keys(context.db, actor.programme_id))
+        await reply(
+            update,
+            t("There is no assignment {key}. The assignments are: {keys}.").format(
+                key=escape(key), keys=escape(keys)
+            ),
+        )
         return
     try:
         person = await find_person(context.db, actor.programme_id, name)

@@ -695,3 +695,13 @@ async def draft_exists(db: Database, draft_id: int) -> DraftView | None:
 async def assignment_view(db: Database, assignment_id: int, person_id: int) -> AssignmentView:
     async with db.read() as session:
         return await _view(session, await session.get_one(Assignment, assignment_id), person_id)
+
+
+async def assignment_keys(db: Database, programme_id: str) -> list[str]:
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(Assignment.key)
+            .where(Assignment.programme_id == programme_id)
+            .order_by(Assignment.due_at)
+        )
+        return list(rows)

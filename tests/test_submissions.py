@@ -377,3 +377,11 @@ async def test_organizers_hear_at_once_when_the_programme_says_so(harness: Harne
     assert EN("{name} submitted {title}, version {version}.").format(
         name="张伟", title="First stage report", version=1
     ) in h.last_text(ORGANIZER_LIU)
+
+
+async def test_extend_with_an_unknown_assignment_lists_the_keys(harness: Harness) -> None:
+    await harness.enrol(ORGANIZER_CHEN)
+    await harness.send(harness.updates.command(ORGANIZER_CHEN, "/extend 张伟 stage-9 2026-11-10"))
+    assert harness.last_text(ORGANIZER_CHEN) == ZH(
+        "There is no assignment {key}. The assignments are: {keys}."
+    ).format(key="stage-9", keys="pre-research, stage-1, paper")
