@@ -200,7 +200,7 @@ class Dispatcher:
                 await finish(self.db, row.id, OutboxState.FAILED, str(exc.message))
                 report.failed += 1
                 return False
-            await mark_sent(self.db, row.id, message.message_id, self.clock.now())
+            await mark_sent(self.db, row.id, chat_id, message.message_id, self.clock.now())
             report.sent += 1
             report.sent_keys.append(row.key)
             if row.kind == Kind.CHECKIN_PROMPT.value:

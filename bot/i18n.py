@@ -21,7 +21,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 from services.people import SUPPORTED_LOCALES
-from services.timezones import zone
+from services.timezones import same_offset, zone
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
@@ -146,7 +146,7 @@ class Translator:
         local = (
             self.full(instant, reader_zone) if full else self.weekday_clock(instant, reader_zone)
         )
-        if reader_zone == other_zone or _same_offset(instant, reader_zone, other_zone):
+        if same_offset(instant, reader_zone, other_zone):
             return local
         same_day = (
             instant.astimezone(zone(reader_zone)).date()
@@ -158,12 +158,6 @@ class Translator:
         return self(N_("{local} ({city} time {other})")).format(
             local=local, city=self.city(other_zone), other=other
         )
-
-
-def _same_offset(instant: datetime, first: str, second: str) -> bool:
-    return (
-        instant.astimezone(zone(first)).utcoffset() == instant.astimezone(zone(second)).utcoffset()
-    )
 
 
 @cache

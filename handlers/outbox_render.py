@@ -44,10 +44,9 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
     t = _translator(reader)
     kind = Kind(row.kind)
     if kind in (Kind.CHECKIN_PROMPT, Kind.CHECKIN_REMINDER):
-        run_id = int(row.payload["run_id"])
-        if not await flow.run_is_open(db, run_id, now):
+        view = await flow.view_run(db, int(row.payload["run_id"]))
+        if not view.is_open(now):
             return None
-        view = await flow.view_run(db, run_id)
         if kind is Kind.CHECKIN_PROMPT:
             return Rendered(chat_id, greeting(view, t), start_keyboard(view, t))
         answered = sum(1 for q in view.questions if q.key in view.answers)

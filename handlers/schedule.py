@@ -18,7 +18,7 @@ from handlers.replies import escape, reply, split_text
 from services.errors import InvalidDate
 from services.people import Actor
 from services.schedule import ScheduleResult, SessionView, View, schedule_for
-from services.timezones import zone
+from services.timezones import same_offset, zone
 from storage.models import Role
 
 VIEW_WORDS = {
@@ -71,9 +71,7 @@ def session_lines(item: SessionView, actor: Actor, t: Translator) -> list[str]:
     )
     other = other_zone(actor, item)
     lines = [f"• {line}"]
-    if other != reader and item.starts_at.astimezone(zone(other)).utcoffset() != (
-        item.starts_at.astimezone(zone(reader)).utcoffset()
-    ):
+    if not same_offset(item.starts_at, reader, other):
         lines.append(
             "   "
             + t("{city} time: {when}").format(
@@ -120,41 +118,30 @@ def render_schedule(result: ScheduleResult, actor: Actor, t: Translator) -> str:
     return "\n".join(lines)
 
 
+def _step_buttons(
+    view: str, first_day: date, step: timedelta, back: str, forward: str
+) -> list[InlineKeyboardButton]:
+    return [
+        InlineKeyboardButton(back, callback_data=ScheduleButton(view, first_day - step).encode()),
+        InlineKeyboardButton(
+            forward, callback_data=ScheduleButton(view, first_day + step).encode()
+        ),
+    ]
+
+
 def navigation(result: ScheduleResult, today: date, t: Translator) -> InlineKeyboardMarkup:
     rows = []
     if result.view is View.WEEK:
         rows.append(
-            [
-                InlineKeyboardButton(
-                    t("◀ Previous week"),
-                    callback_data=ScheduleButton(
-                        "week", result.first_day - timedelta(days=7)
-                    ).encode(),
-                ),
-                InlineKeyboardButton(
-                    t("Next week ▶"),
-                    callback_data=ScheduleButton(
-                        "week", result.first_day + timedelta(days=7)
-                    ).encode(),
-                ),
-            ]
+            _step_buttons(
+                "week", result.first_day, timedelta(days=7), t("◀ Previous week"), t("Next week ▶")
+            )
         )
     elif result.view in (View.TODAY, View.DAY):
         rows.append(
-            [
-                InlineKeyboardButton(
-                    t("◀ Previous day"),
-                    callback_data=ScheduleButton(
-                        "day", result.first_day - timedelta(days=1)
-                    ).encode(),
-                ),
-                InlineKeyboardButton(
-                    t("Next day ▶"),
-                    callback_data=ScheduleButton(
-                        "day", result.first_day + timedelta(days=1)
-                    ).encode(),
-                ),
-            ]
+            _step_buttons(
+                "day", result.first_day, timedelta(days=1), t("◀ Previous day"), t("Next day ▶")
+            )
         )
     rows.append(
         [

@@ -103,6 +103,10 @@ class RunView:
     def at_summary(self) -> bool:
         return self.current >= len(self.questions)
 
+    def is_open(self, now: datetime) -> bool:
+        """Can still be answered: not completed or missed, and the window has not closed."""
+        return self.state in OPEN and self.closes_at > now
+
     @property
     def question(self) -> Question | None:
         return None if self.at_summary else self.questions[self.current]
@@ -285,6 +289,13 @@ async def _store(
     session.add(answer)
 
 
+def _current(view: RunView, run: SurveyRun, question_index: int) -> Question:
+    """The question a button or message is for, if it is still the one being asked."""
+    if question_index != run.current_question or view.at_summary:
+        raise StaleQuestion()
+    return view.questions[question_index]
+
+
 def _advance(run: SurveyRun, count: int) -> None:
     if run.editing:
         run.current_question = count
@@ -307,9 +318,7 @@ async def answer(
     """Records the answer to the current question and moves on (or back to the summary)."""
     async with _step(db, run_id, person_id, now) as (session, run):
         view = await _view(session, run)
-        if question_index != run.current_question or view.at_summary:
-            raise StaleQuestion()
-        question = view.questions[question_index]
+        question = _current(view, run, question_index)
         value = parse_answer(question, raw, has_file=file_id is not None)
         await _store(
             session,
@@ -333,9 +342,7 @@ async def skip(
 ) -> RunView:
     async with _step(db, run_id, person_id, now) as (session, run):
         view = await _view(session, run)
-        if question_index != run.current_question or view.at_summary:
-            raise StaleQuestion()
-        question = view.questions[question_index]
+        question = _current(view, run, question_index)
         if not question.optional:
             raise InvalidAnswer("not_optional")
         await _store(
@@ -470,12 +477,6 @@ async def prompt_sent(db: Database, run_id: int, now: datetime) -> None:
         run = await session.get_one(SurveyRun, run_id)
         if run.state == RunState.DUE.value:
             run.state = RunState.SENT.value
-
-
-async def run_is_open(db: Database, run_id: int, now: datetime) -> bool:
-    async with db.read() as session:
-        run = await session.get(SurveyRun, run_id)
-        return run is not None and run.state in OPEN and run.closes_at > now
 
 
 async def add_note(db: Database, organizer_id: int, run_id: int, text: str, now: datetime) -> str:

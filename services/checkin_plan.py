@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import record
@@ -29,7 +28,7 @@ from storage.models import (
     Survey,
     SurveyRun,
 )
-from storage.queries import reachable_staff
+from storage.queries import reachable_staff, upsert_insert
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far back a tick looks for slots: after downtime, older slots are recorded as missed.
@@ -59,10 +58,8 @@ def slot_instant(day: date, at: time, zone_name: str) -> datetime:
 
 
 async def _insert_run(session: AsyncSession, values: dict[str, object]) -> int | None:
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     result = await session.execute(
-        insert(SurveyRun)
+        upsert_insert(session.bind.dialect.name, SurveyRun)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["survey_id", "person_id", "slot_date"])
         .returning(SurveyRun.id)

@@ -15,13 +15,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import record
 from storage.database import Database
 from storage.models import OutboxMessage, OutboxState, Person
-from storage.queries import reachable_staff
+from storage.queries import reachable_staff, upsert_insert
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
@@ -58,7 +57,6 @@ class Claimed:
     id: int
     key: str
     person_id: int | None
-    chat_id: int | None
     kind: str
     payload: dict[str, Any]
     due_at: datetime
@@ -68,11 +66,9 @@ class Claimed:
 
 async def enqueue(session: AsyncSession, planned: Planned) -> bool:
     """Adds a row unless one with the same key exists; True when it was added."""
-    person = await session.get(Person, planned.person_id)
     values = {
         "unique_key": planned.key,
         "person_id": planned.person_id,
-        "chat_id": person.telegram_chat_id if person else None,
         "kind": planned.kind.value,
         "payload": planned.payload,
         "due_at": planned.due_at,
@@ -80,10 +76,10 @@ async def enqueue(session: AsyncSession, planned: Planned) -> bool:
         "state": OutboxState.PENDING.value,
         "attempts": 0,
     }
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     result = await session.execute(
-        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["unique_key"])
+        upsert_insert(session.bind.dialect.name, OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["unique_key"])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -133,7 +129,6 @@ async def claim_due(
                 row.id,
                 row.unique_key,
                 row.person_id,
-                row.chat_id,
                 row.kind,
                 dict(row.payload),
                 row.due_at,
@@ -146,13 +141,17 @@ async def claim_due(
     return claimed
 
 
-async def mark_sent(db: Database, row_id: int, message_id: int | None, now: datetime) -> None:
+async def mark_sent(
+    db: Database, row_id: int, chat_id: int, message_id: int | None, now: datetime
+) -> None:
+    """Records delivery, with the chat it actually went to (the recipient's at send time)."""
     async with db.transaction() as session:
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id)
             .values(
                 state=OutboxState.SENT.value,
+                chat_id=chat_id,
                 sent_at=now,
                 telegram_message_id=message_id,
                 lease_until=None,
@@ -240,14 +239,6 @@ async def move_chat(db: Database, person_id: int, new_chat_id: int) -> None:
     async with db.transaction() as session:
         person = await session.get_one(Person, person_id)
         person.telegram_chat_id = new_chat_id
-        await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.person_id == person_id,
-                OutboxMessage.state.in_([OutboxState.PENDING.value, OutboxState.SENDING.value]),
-            )
-            .values(chat_id=new_chat_id)
-        )
 
 
 async def report_expired(db: Database, row_ids: list[int], now: datetime) -> int:

@@ -35,6 +35,15 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
+def same_offset(instant: datetime, first: str, second: str) -> bool:
+    """Whether two zones show the same wall-clock time at this instant."""
+    return (
+        first == second
+        or instant.astimezone(zone(first)).utcoffset()
+        == instant.astimezone(zone(second)).utcoffset()
+    )
+
+
 class NonexistentLocalTime(ValueError):
     """The wall-clock time falls in a daylight-saving gap and never happens."""
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.database import Database
 from storage.models import ProcessedUpdate
+from storage.queries import upsert_insert
 
 
 async def claim_update(db: Database, update_id: int, now: datetime) -> bool:
     """Returns True the first time an update id is seen, False for every repeat."""
     values = {"update_id": update_id, "processed_at": now}
-    insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
-    statement = insert(ProcessedUpdate).values(**values).on_conflict_do_nothing()
+    statement = upsert_insert(db.dialect, ProcessedUpdate).values(**values).on_conflict_do_nothing()
     async with db.transaction() as session:
         result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]

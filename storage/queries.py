@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person, Role
@@ -25,3 +27,9 @@ async def reachable_staff(
         .order_by(Person.id)
     )
     return list(rows)
+
+
+def upsert_insert(dialect: str, model: type[Any]) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING, in the dialect at hand."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model)

@@ -29,6 +29,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     unique_key: Mapped[str] = mapped_column(String(200), unique=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # The chat it went to: taken from the recipient at send time, so a migration is followed.
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
     # Codes and data only: the text is rendered at send time in the reader's locale and zone.
