@@ -15,28 +15,25 @@ import asyncio
 import os
 import platform
 import resource
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import text
 from telegram import Bot
 
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, RecordingRequest
+from liaison.sender.outbox_sender import OutboxSender
+from liaison.sender.pacer import Pacer
+from liaison.services.checkin_plan import plan_checkins
+from liaison.services.clock import FakeClock
+from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.services.programmes import load_programme
+from liaison.storage.base import Base
+from liaison.storage.database import Database
+from liaison.storage.models import Person
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bot.dispatcher import Dispatcher, Pacer  # noqa: E402
-from bot.fake_telegram import FAKE_TOKEN, RecordingRequest  # noqa: E402
-from services.checkin_plan import plan_checkins  # noqa: E402
-from services.clock import FakeClock  # noqa: E402
-from services.outbox import Kind, Planned, enqueue  # noqa: E402
-from services.programmes import load_programme  # noqa: E402
-from storage.base import Base  # noqa: E402
-from storage.database import Database  # noqa: E402
-from storage.models import Person  # noqa: E402
-
 POSTGRES_URL = os.environ.get(
     "LIAISON_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
@@ -112,7 +109,7 @@ async def bench_dispatch(url: str) -> float:
     request = RecordingRequest()
     bot = Bot(FAKE_TOKEN, request=request)
     await bot.initialize()
-    dispatcher = Dispatcher(bot, db, FakeClock(now), Pacer(1e9, 0), batch=50)
+    dispatcher = OutboxSender(bot, db, FakeClock(now), Pacer(1e9, 0), batch=50)
     dispatcher.pacer = NoWait()  # type: ignore[assignment]
     started = time.perf_counter()
     sent = 0

@@ -2,53 +2,45 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, cast
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    ExtBot,
+    TypeHandler,
+)
 from telegram.request import BaseRequest
 
-from bot.context import BotApplication, BotContext, BotData
-from bot.dispatcher import Dispatcher, Pacer
-from bot.errors import on_error
-from bot.guards import guard
-from bot.settings import Settings
-from handlers import register_all
-from handlers.menu import set_all_menus
-from services.clock import Clock, SystemClock
-from services.planning import plan_all
-from services.updates import prune_updates
-from storage.database import Database
-
-log = logging.getLogger(__name__)
+from liaison.bot.error_handler import on_error
+from liaison.bot.guards import guard
+from liaison.bot.jobs import schedule_jobs
+from liaison.bot.settings import Settings
+from liaison.handlers import register_all
+from liaison.handlers.menu import set_all_menus
+from liaison.sender.outbox_sender import OutboxSender
+from liaison.sender.pacer import Pacer
+from liaison.services.clock import Clock, SystemClock
+from liaison.storage.database import Database
+from liaison.ui.context import BotContext, BotData
 
 GUARD_GROUP = -1
 
 
-async def plan_tick(context: BotContext) -> None:
-    """Plans due check-in runs, reminders and escalations into the outbox."""
-    report = await plan_all(context.db, context.clock.now(), Path(context.settings.data_dir))
-    checkins, deadlines = report.checkins, report.deadlines
-    if checkins.runs_created or checkins.reminders or checkins.escalations:
-        log.info("planned check-ins %s", checkins)
-    if deadlines.reminders or deadlines.digests or deadlines.drafts_reminded:
-        log.info("planned deadlines %s", deadlines)
+class AppData(BotData):
+    """bot_data as the composition root sees it: what handlers share, plus what jobs drive."""
+
+    settings: Settings
+    sender: OutboxSender
 
 
-async def dispatch_tick(context: BotContext) -> None:
-    """Sends what is due in the outbox."""
-    report = await context.bot_data.dispatcher.run_once()
-    if report.sent or report.retried or report.failed or report.expired:
-        log.info("dispatched %s", report)
-
-
-async def _prune(context: BotContext) -> None:
-    removed = await prune_updates(context.db, context.clock.now())
-    if removed:
-        log.info("forgot %s old update ids", removed)
+LiaisonApplication = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], AppData, Any
+]
 
 
 def build_application(
@@ -59,16 +51,16 @@ def build_application(
     request: BaseRequest | None = None,
     token: str | None = None,
     rate_limit: bool = True,
-) -> BotApplication:
+) -> LiaisonApplication:
     """Wires settings, database, clock and handlers into a ready Application.
 
     ``request`` replaces the HTTP transport: the tests and the offline demo pass the
     recording fake, so nothing leaves the machine.
     """
     database = db or Database.from_url(settings.database_url)
-    context_types = ContextTypes(context=BotContext, bot_data=BotData)
+    context_types = ContextTypes(context=BotContext, bot_data=AppData)
 
-    async def post_init(app: BotApplication) -> None:
+    async def post_init(app: LiaisonApplication) -> None:
         await set_all_menus(app.bot, database, settings.default_locale)
 
     builder = (
@@ -85,14 +77,18 @@ def build_application(
         )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
-    app = cast(BotApplication, builder.build())
-    app.bot_data.settings = settings
-    app.bot_data.db = database
-    app.bot_data.clock = clock or SystemClock()
-    app.bot_data.dispatcher = Dispatcher(
+    app = cast(LiaisonApplication, builder.build())
+    data = app.bot_data
+    data.settings = settings
+    data.db = database
+    data.clock = clock or SystemClock()
+    data.data_dir = settings.data_dir
+    data.default_locale = settings.default_locale
+    data.default_phone_region = settings.default_phone_region
+    data.sender = OutboxSender(
         app.bot,
         database,
-        app.bot_data.clock,
+        data.clock,
         Pacer(settings.sending.global_rate, settings.sending.per_chat_interval),
     )
 
@@ -100,27 +96,11 @@ def build_application(
     register_all(app)
     app.add_error_handler(on_error)
     if app.job_queue is not None:
-        # The job queue is only the clock: the database says what is due.
-        tick = timedelta(seconds=settings.sending.tick_seconds)
-        once = {"max_instances": 1, "coalesce": True}
-        app.job_queue.run_repeating(
-            cast(Any, plan_tick),
-            interval=tick,
-            first=timedelta(seconds=5),
-            name="plan",
-            job_kwargs=once,
-        )
-        app.job_queue.run_repeating(
-            cast(Any, dispatch_tick),
-            interval=timedelta(seconds=2),
-            first=timedelta(seconds=6),
-            name="dispatch",
-            job_kwargs=once,
-        )
-        app.job_queue.run_repeating(
-            cast(Any, _prune),
-            interval=timedelta(hours=6),
-            first=timedelta(minutes=5),
-            name="prune-updates",
+        schedule_jobs(
+            app.job_queue,
+            data.sender,
+            database,
+            data.clock,
+            timedelta(seconds=settings.sending.tick_seconds),
         )
     return app

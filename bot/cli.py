@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.settings import Mode, Settings, SettingsError, load_settings
-from services.clock import SystemClock
-from services.document import DocumentError
-from storage.database import Database
+from liaison.bot.settings import Mode, Settings, SettingsError, load_settings
+from liaison.services.clock import SystemClock
+from liaison.services.document import DocumentError
+from liaison.storage.database import Database
 
 T = TypeVar("T")
 log = logging.getLogger("liaison")
@@ -69,9 +69,9 @@ def main() -> None:
 @click.option("--no-migrate", is_flag=True, help="Do not upgrade the database schema first.")
 def run(no_migrate: bool) -> None:
     """Runs the bot (long polling, or a webhook when LIAISON_MODE=webhook)."""
-    from bot.application import build_application
-    from bot.logging_setup import configure_logging
-    from storage.migrate import upgrade
+    from liaison.bot.application import build_application
+    from liaison.bot.logging_setup import configure_logging
+    from liaison.storage.migrate import upgrade
 
     settings = _settings()
     try:
@@ -101,7 +101,7 @@ def run(no_migrate: bool) -> None:
 )
 def demo(script: Any) -> None:
     """Talks to the bot offline as any person of the sample programme (no token needed)."""
-    from bot.demo import run_demo
+    from liaison.bot.sandbox.demo import run_demo
 
     settings = _settings()
     _prepare_data_dir(settings)
@@ -122,7 +122,7 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Upgrades the schema (to the latest revision by default)."""
-    from storage.migrate import upgrade
+    from liaison.storage.migrate import upgrade
 
     settings = _settings()
     _prepare_data_dir(settings)
@@ -134,7 +134,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Downgrades the schema to REVISION (e.g. base)."""
-    from storage.migrate import downgrade
+    from liaison.storage.migrate import downgrade
 
     downgrade(_settings().database_url, revision)
     click.echo(f"database at {revision}")
@@ -156,7 +156,7 @@ def _report(exc: DocumentError) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def programme_check(file: Path) -> None:
     """Validates FILE without writing anything."""
-    from services.programmes import plan_programme
+    from liaison.services.programmes import plan_programme
 
     try:
         plan = plan_programme(file)
@@ -175,8 +175,8 @@ def programme_check(file: Path) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def programme_load(file: Path) -> None:
     """Validates FILE and writes it in one transaction (again: updates in place)."""
-    from services.programmes import load_programme
-    from storage.migrate import upgrade
+    from liaison.services.programmes import load_programme
+    from liaison.storage.migrate import upgrade
 
     settings = _settings()
     _prepare_data_dir(settings)
@@ -208,8 +208,8 @@ def roster() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def roster_import(programme_id: str, file: Path) -> None:
     """Imports a CSV (UTF-8, with or without BOM) or XLSX roster; all or nothing."""
-    from services.roster import RosterError, import_roster
-    from storage.migrate import upgrade
+    from liaison.services.roster import RosterError, import_roster
+    from liaison.storage.migrate import upgrade
 
     settings = _settings()
     _prepare_data_dir(settings)
@@ -235,7 +235,7 @@ def roster_import(programme_id: str, file: Path) -> None:
 @click.option("--all", "include_enrolled", is_flag=True, help="Also people already enrolled.")
 def codes(programme_id: str, names: tuple[str, ...], days: int, include_enrolled: bool) -> None:
     """Prints one-time enrolment codes (older unused codes of those people stop working)."""
-    from services.enrolment import issue_codes
+    from liaison.services.enrolment import issue_codes
 
     settings = _settings()
     issued = _with_db(

@@ -8,10 +8,10 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from bot.context import BotContext
-from bot.i18n import choose_locale, translator
-from services.people import load_actor
-from services.updates import claim_update
+from liaison.services.people import load_actor
+from liaison.services.updates import claim_update
+from liaison.ui.context import BotContext
+from liaison.ui.i18n import choose_locale, translator
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def guard(update: Update, context: BotContext) -> None:
             actor.locale if actor else None,
             user.language_code if user else None,
             actor.programme_locale if actor else None,
-            context.settings.default_locale,
+            context.bot_data.default_locale,
         )
     )
     if actor is None and not is_enrolment_update(update):

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     @field_validator("default_locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:
-        from bot.i18n import SUPPORTED_LOCALES
+        from liaison.ui.i18n import SUPPORTED_LOCALES
 
         if value not in SUPPORTED_LOCALES:
             raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import (
+from liaison.handlers import (
     checkin,
     enrolment,
     fallback,

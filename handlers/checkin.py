@@ -13,16 +13,12 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import Translator
-from handlers import fallback
-from handlers.callbacks import BadCallback, CheckinButton, pattern
-from handlers.checkin_views import edit_menu, greeting, step_message
-from handlers.replies import reply
-from services import checkin_flow as flow
-from services import submissions as sub
-from services.archive import MAX_DOWNLOAD_BYTES, archive_bytes
-from services.checkin_flow import (
+from liaison.handlers import fallback
+from liaison.handlers.replies import reply
+from liaison.services import checkin_flow as flow
+from liaison.services import submissions as sub
+from liaison.services.archive import MAX_DOWNLOAD_BYTES, archive_bytes
+from liaison.services.checkin_flow import (
     InvalidAnswer,
     NoOpenRun,
     NotYourRun,
@@ -30,8 +26,12 @@ from services.checkin_flow import (
     RunView,
     StaleQuestion,
 )
-from services.errors import DomainError
-from storage.models import Role
+from liaison.services.errors import DomainError
+from liaison.storage.models import Role
+from liaison.ui.callbacks import BadCallback, CheckinButton, pattern
+from liaison.ui.checkin import edit_menu, greeting, step_message
+from liaison.ui.context import BotContext
+from liaison.ui.i18n import Translator
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ async def _voice_file(update: Update, context: BotContext, run: RunView) -> int 
     question = run.question
     archived = await archive_bytes(
         context.db,
-        Path(context.settings.data_dir),
+        context.data_dir,
         relative_dir=Path(context.actor.programme_id)
         / str(context.actor.person_id)
         / "checkins"

@@ -5,13 +5,11 @@ from __future__ import annotations
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import Translator, translator
-from handlers.help import help_text
-from handlers.menu import set_menu_for_chat
-from handlers.replies import escape, reply
-from services import enrolment
-from services.errors import (
+from liaison.handlers.help import help_text
+from liaison.handlers.menu import set_menu_for_chat
+from liaison.handlers.replies import reply
+from liaison.services import enrolment
+from liaison.services.errors import (
     AlreadyEnrolled,
     CodeExpired,
     CodeInvalid,
@@ -20,7 +18,10 @@ from services.errors import (
     DomainError,
     PhoneNotOnRoster,
 )
-from services.people import Actor
+from liaison.services.people import Actor
+from liaison.ui.context import BotContext
+from liaison.ui.i18n import Translator, translator
+from liaison.ui.text import escape
 
 
 def refusal_text(error: DomainError, t: Translator) -> str:
@@ -121,7 +122,7 @@ async def on_contact(update: Update, context: BotContext) -> None:
             chat_id=chat.id,
             contact_user_id=message.contact.user_id,
             phone=message.contact.phone_number,
-            default_region=context.settings.default_phone_region,
+            default_region=context.bot_data.default_phone_region,
         )
     except ContactNotOwn as error:
         await reply(

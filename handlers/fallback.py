@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from handlers.replies import reply
+from liaison.handlers.replies import reply
+from liaison.ui.context import BotContext
 
 
 async def on_unknown_command(update: Update, context: BotContext) -> None:

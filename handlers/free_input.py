@@ -6,21 +6,19 @@ cadre's open draft; a check-in not yet started; otherwise a short explanation.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from handlers import fallback
-from handlers.checkin import answer_from_message
-from handlers.organizer import consume_awaiting
-from handlers.replies import reply
-from handlers.submissions import draft_input
-from services import checkin_flow as flow
-from services import submissions as sub
-from services.absences import get_awaiting, set_awaiting
-from storage.models import Role, RunState
+from liaison.handlers import fallback
+from liaison.handlers.checkin import answer_from_message
+from liaison.handlers.organizer import consume_awaiting
+from liaison.handlers.replies import reply
+from liaison.handlers.submissions import draft_input
+from liaison.services import checkin_flow as flow
+from liaison.services import submissions as sub
+from liaison.services.absences import get_awaiting, set_awaiting
+from liaison.storage.models import Role, RunState
+from liaison.ui.context import BotContext
 
 STARTED = (RunState.IN_PROGRESS.value,)
 
@@ -79,9 +77,7 @@ async def on_cancel(update: Update, context: BotContext) -> None:
     if await get_awaiting(context.db, actor.person_id):
         await set_awaiting(context.db, actor.person_id, None)
         cancelled = True
-    dropped = await sub.discard(
-        context.db, Path(context.settings.data_dir), actor.person_id, context.clock.now()
-    )
+    dropped = await sub.discard(context.db, context.data_dir, actor.person_id, context.clock.now())
     if dropped is not None:
         await reply(update, context.t("Draft discarded."))
         return

@@ -5,12 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.context import BotContext
-from bot.i18n import Translator
-from handlers.menu import commands_for
-from handlers.replies import escape, reply
-from services.people import Actor
-from storage.models import Role
+from liaison.handlers.menu import commands_for
+from liaison.handlers.replies import reply
+from liaison.services.people import Actor
+from liaison.storage.models import Role
+from liaison.ui.context import BotContext
+from liaison.ui.i18n import Translator
+from liaison.ui.text import escape
 
 
 def help_text(actor: Actor | None, t: Translator) -> str:

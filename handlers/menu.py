@@ -8,10 +8,10 @@ from sqlalchemy import select
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
-from bot.i18n import N_, Translator, translator
-from services.people import SUPPORTED_LOCALES
-from storage.database import Database
-from storage.models import Person, Programme, Role
+from liaison.services.people import SUPPORTED_LOCALES
+from liaison.storage.database import Database
+from liaison.storage.models import Person, Programme, Role
+from liaison.ui.i18n import N_, Translator, translator
 
 log = logging.getLogger(__name__)
 

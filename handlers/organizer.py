@@ -8,13 +8,20 @@ from datetime import date
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import Translator
-from handlers.replies import escape, reply
-from services import checkin_flow as flow
-from services.absences import get_awaiting, record_absence, set_awaiting
-from services.errors import AmbiguousName, DomainError, InvalidDate, NotAllowed, PersonNotFound
-from storage.models import Role
+from liaison.handlers.replies import reply
+from liaison.services import checkin_flow as flow
+from liaison.services.absences import get_awaiting, record_absence, set_awaiting
+from liaison.services.errors import (
+    AmbiguousName,
+    DomainError,
+    InvalidDate,
+    NotAllowed,
+    PersonNotFound,
+)
+from liaison.storage.models import Role
+from liaison.ui.context import BotContext
+from liaison.ui.i18n import Translator
+from liaison.ui.text import escape
 
 NOTE_LINK = re.compile(r"^/note_(\d+)(?:@\w+)?$")
 DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")

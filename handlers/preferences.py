@@ -5,13 +5,14 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
-from bot.i18n import translator
-from handlers.callbacks import BadCallback, LanguageButton, TimezoneButton, pattern
-from handlers.menu import set_menu_for_chat
-from handlers.replies import escape, reply
-from services.errors import UnknownLocale, UnknownTimezone
-from services.people import Actor, set_locale, set_timezone
+from liaison.handlers.menu import set_menu_for_chat
+from liaison.handlers.replies import reply
+from liaison.services.errors import UnknownLocale, UnknownTimezone
+from liaison.services.people import Actor, set_locale, set_timezone
+from liaison.ui.callbacks import BadCallback, LanguageButton, TimezoneButton, pattern
+from liaison.ui.context import BotContext
+from liaison.ui.i18n import translator
+from liaison.ui.text import escape
 
 LANGUAGE_NAMES = {"zh_CN": "中文（简体）", "en": "English"}
 US_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")

@@ -11,15 +11,16 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
-from bot.i18n import Translator
-from handlers.callbacks import BadCallback, ScheduleButton, pattern
-from handlers.replies import escape, reply, split_text
-from services.errors import InvalidDate
-from services.people import Actor
-from services.schedule import ScheduleResult, SessionView, View, schedule_for
-from services.timezones import same_offset, zone
-from storage.models import Role
+from liaison.handlers.replies import reply
+from liaison.services.errors import InvalidDate
+from liaison.services.people import Actor
+from liaison.services.schedule import ScheduleResult, SessionView, View, schedule_for
+from liaison.services.timezones import same_offset, zone
+from liaison.storage.models import Role
+from liaison.ui.callbacks import BadCallback, ScheduleButton, pattern
+from liaison.ui.context import BotContext
+from liaison.ui.i18n import Translator
+from liaison.ui.text import escape, split_text
 
 VIEW_WORDS = {
     "today": View.TODAY,

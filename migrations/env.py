@@ -8,9 +8,9 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import storage.models  # noqa: F401 - registers every table on the metadata
-from storage.base import Base, UTCDateTime
-from storage.database import create_engine
+import liaison.storage.models  # noqa: F401 - registers every table on the metadata
+from liaison.storage.base import Base, UTCDateTime
+from liaison.storage.database import create_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -20,7 +20,7 @@ def _database_url() -> str:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if url:
         return str(url)
-    from bot.settings import load_settings
+    from liaison.bot.settings import load_settings
 
     return load_settings().database_url
 

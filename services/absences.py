@@ -7,11 +7,11 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from services.audit import record
-from services.errors import AmbiguousName, InvalidDate, NotAllowed, PersonNotFound
-from services.people import Actor
-from storage.database import Database
-from storage.models import Absence, Person, Role, RunState, SurveyRun
+from liaison.services.audit import record
+from liaison.services.errors import AmbiguousName, InvalidDate, NotAllowed, PersonNotFound
+from liaison.services.people import Actor
+from liaison.storage.database import Database
+from liaison.storage.models import Absence, Person, Role, RunState, SurveyRun
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from storage.database import Database
-from storage.models import StoredFile
+from liaison.storage.database import Database
+from liaison.storage.models import StoredFile
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the Bot API's limit for bots on Telegram's servers
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")

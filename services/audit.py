@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEvent
+from liaison.storage.models import AuditEvent
 
 
 async def record(

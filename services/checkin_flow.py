@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import record
-from services.errors import DomainError
-from services.outbox import Kind, Planned, enqueue
-from storage.database import Database
-from storage.models import (
+from liaison.services.audit import record
+from liaison.services.errors import DomainError
+from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.storage.database import Database
+from liaison.storage.models import (
     Person,
     RunState,
     Survey,
@@ -29,7 +29,7 @@ from storage.models import (
     SurveyQuestion,
     SurveyRun,
 )
-from storage.queries import reachable_staff
+from liaison.storage.queries import reachable_staff
 
 OPEN = (
     RunState.DUE.value,
@@ -472,7 +472,7 @@ async def alerts_of(db: Database, run_id: int) -> list[Triggered]:
 
 
 async def prompt_sent(db: Database, run_id: int, now: datetime) -> None:
-    """The dispatcher delivered the prompt: a due run becomes sent."""
+    """The sender delivered the prompt: a due run becomes sent."""
     async with db.transaction() as session:
         run = await session.get_one(SurveyRun, run_id)
         if run.state == RunState.DUE.value:

@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import record
-from services.outbox import Kind, Planned, enqueue
-from services.timezones import zone
-from storage.database import Database
-from storage.models import (
+from liaison.services.audit import record
+from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.services.timezones import zone
+from liaison.storage.database import Database
+from liaison.storage.models import (
     Absence,
     Person,
     PersonStatus,
@@ -28,7 +28,7 @@ from storage.models import (
     Survey,
     SurveyRun,
 )
-from storage.queries import reachable_staff, upsert_insert
+from liaison.storage.queries import reachable_staff, upsert_insert
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far back a tick looks for slots: after downtime, older slots are recorded as missed.

@@ -13,10 +13,10 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.outbox import Kind, Planned, enqueue
-from services.timezones import zone
-from storage.database import Database
-from storage.models import (
+from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.services.timezones import zone
+from liaison.storage.database import Database
+from liaison.storage.models import (
     Assignment,
     Extension,
     Person,
@@ -26,7 +26,7 @@ from storage.models import (
     Submission,
     SubmissionDraft,
 )
-from storage.queries import reachable_staff
+from liaison.storage.queries import reachable_staff
 
 DRAFT_IDLE = timedelta(hours=24)
 DRAFT_DROP_AFTER_REMINDER = timedelta(hours=48)

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from storage.database import Database
-from storage.models import (
+from liaison.storage.database import Database
+from liaison.storage.models import (
     Assignment,
     AuditEvent,
     Extension,

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import record
-from services.clock import Clock
-from services.errors import (
+from liaison.services.audit import record
+from liaison.services.clock import Clock
+from liaison.services.errors import (
     AlreadyEnrolled,
     CodeExpired,
     CodeInvalid,
@@ -21,10 +21,10 @@ from services.errors import (
     DomainError,
     PhoneNotOnRoster,
 )
-from services.people import Actor, actor_from, load_actor
-from services.phones import normalise_phone
-from storage.database import Database
-from storage.models import EnrolmentCode, Person, Programme
+from liaison.services.people import Actor, actor_from, load_actor
+from liaison.services.phones import normalise_phone
+from liaison.storage.database import Database
+from liaison.storage.models import EnrolmentCode, Person, Programme
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over a phone
 CODE_LENGTH = 10

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import record
-from storage.database import Database
-from storage.models import OutboxMessage, OutboxState, Person
-from storage.queries import reachable_staff, upsert_insert
+from liaison.services.audit import record
+from liaison.storage.database import Database
+from liaison.storage.models import OutboxMessage, OutboxState, Person
+from liaison.storage.queries import reachable_staff, upsert_insert
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
@@ -90,7 +90,7 @@ async def claim_due(
     """Claims due rows for this worker in one statement.
 
     On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent
-    dispatchers split the rows between them; on SQLite the single writer serialises it.
+    senders split the rows between them; on SQLite the single writer serialises it.
     A row whose lease ran out (its worker died mid-send) is claimed again.
     """
     due = (

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select
 
-from services.audit import record
-from services.errors import UnknownLocale, UnknownTimezone
-from services.timezones import canonical_timezone
-from storage.database import Database
-from storage.models import Person, Programme, Role
+from liaison.services.audit import record
+from liaison.services.errors import UnknownLocale, UnknownTimezone
+from liaison.services.timezones import canonical_timezone
+from liaison.storage.database import Database
+from liaison.storage.models import Person, Programme, Role
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
 

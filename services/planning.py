@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from services.checkin_plan import PlanReport, plan_checkins
-from services.deadline_plan import DeadlineReport, plan_deadlines
-from services.submissions import drop_idle_drafts
-from storage.database import Database
+from liaison.services.checkin_plan import PlanReport, plan_checkins
+from liaison.services.deadline_plan import DeadlineReport, plan_deadlines
+from liaison.services.submissions import drop_idle_drafts
+from liaison.storage.database import Database
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from services.timezones import is_valid_timezone
+from liaison.services.timezones import is_valid_timezone
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]

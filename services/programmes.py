@@ -13,18 +13,24 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import record
-from services.document import DocumentError, Loc, Problem, read_document, validation_problems
-from services.programme_schema import (
+from liaison.services.audit import record
+from liaison.services.document import (
+    DocumentError,
+    Loc,
+    Problem,
+    read_document,
+    validation_problems,
+)
+from liaison.services.programme_schema import (
     AlertRule,
     Location,
     ProgrammeFile,
     QuestionDef,
     QuestionKind,
 )
-from services.timezones import NonexistentLocalTime, local_to_utc
-from storage.database import Database
-from storage.models import (
+from liaison.services.timezones import NonexistentLocalTime, local_to_utc
+from liaison.storage.database import Database
+from liaison.storage.models import (
     Assignment,
     Phase,
     Programme,

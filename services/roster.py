@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import record
-from services.document import Problem
-from services.phones import normalise_phone
-from services.timezones import canonical_timezone, local_to_utc, zone
-from storage.database import Database
-from storage.models import Assignment, Extension, Person, PersonStatus, Programme, Role
+from liaison.services.audit import record
+from liaison.services.document import Problem
+from liaison.services.phones import normalise_phone
+from liaison.services.timezones import canonical_timezone, local_to_utc, zone
+from liaison.storage.database import Database
+from liaison.storage.models import Assignment, Extension, Person, PersonStatus, Programme, Role
 
 # Column names as organizers write them, in English or Chinese.
 HEADER_ALIASES = {

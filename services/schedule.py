@@ -8,10 +8,10 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
-from services.people import Actor
-from services.timezones import zone
-from storage.database import Database
-from storage.models import Phase, Session
+from liaison.services.people import Actor
+from liaison.services.timezones import zone
+from liaison.storage.database import Database
+from liaison.storage.models import Phase, Session
 
 
 class View(StrEnum):

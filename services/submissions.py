@@ -12,14 +12,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.archive import MAX_DOWNLOAD_BYTES, archive_bytes
-from services.audit import record
-from services.errors import DomainError
-from services.file_checks import check_file
-from services.outbox import Kind, Planned, enqueue
-from services.people import Actor
-from storage.database import Database
-from storage.models import (
+from liaison.services.archive import MAX_DOWNLOAD_BYTES, archive_bytes
+from liaison.services.audit import record
+from liaison.services.errors import DomainError
+from liaison.services.file_checks import check_file
+from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.services.people import Actor
+from liaison.storage.database import Database
+from liaison.storage.models import (
     Assignment,
     Extension,
     Person,
@@ -29,7 +29,7 @@ from storage.models import (
     Submission,
     SubmissionDraft,
 )
-from storage.queries import reachable_staff
+from liaison.storage.queries import reachable_staff
 
 PAPER = "research_paper"
 

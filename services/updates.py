@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
-from storage.database import Database
-from storage.models import ProcessedUpdate
-from storage.queries import upsert_insert
+from liaison.storage.database import Database
+from liaison.storage.models import ProcessedUpdate
+from liaison.storage.queries import upsert_insert
 
 
 async def claim_update(db: Database, update_id: int, now: datetime) -> bool:

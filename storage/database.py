@@ -20,7 +20,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
-    # WAL lets readers work while the dispatcher writes; NORMAL sync stays safe against an
+    # WAL lets readers work while the sender writes; NORMAL sync stays safe against an
     # application crash (only a power cut can lose the last commits) and makes commits cheap.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -15,18 +15,18 @@ import pytest
 from sqlalchemy import text
 from telegram import Update
 
-from bot.application import build_application
-from bot.context import BotApplication, BotContext
-from bot.dispatcher import DispatchReport
-from bot.fake_telegram import FAKE_TOKEN, RecordingRequest
-from bot.fake_updates import FakeUser, UpdateFactory
-from bot.settings import Settings
-from services.clock import FakeClock
-from services.planning import plan_all
-from services.programmes import load_programme
-from services.roster import import_roster
-from storage.base import Base
-from storage.database import Database
+from liaison.bot.application import LiaisonApplication, build_application
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, RecordingRequest
+from liaison.bot.sandbox.fake_updates import FakeUser, UpdateFactory
+from liaison.bot.settings import Settings
+from liaison.sender.outbox_sender import SendReport
+from liaison.services.clock import FakeClock
+from liaison.services.planning import plan_all
+from liaison.services.programmes import load_programme
+from liaison.services.roster import import_roster
+from liaison.storage.base import Base
+from liaison.storage.database import Database
+from liaison.ui.context import BotContext
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # opt in to the future type of retry_after
 
@@ -149,7 +149,7 @@ class FakePacer:
 class Harness:
     """The real Application over the recording transport, fed updates one by one."""
 
-    app: BotApplication
+    app: LiaisonApplication
     request: RecordingRequest
     updates: UpdateFactory
     db: Database
@@ -161,10 +161,10 @@ class Harness:
     async def plan(self) -> None:
         await plan_all(self.db, self.clock.now(), self.settings.data_dir)
 
-    async def dispatch(self) -> DispatchReport:
-        return await self.app.bot_data.dispatcher.run_once()
+    async def dispatch(self) -> SendReport:
+        return await self.app.bot_data.sender.run_once()
 
-    async def tick(self) -> DispatchReport:
+    async def tick(self) -> SendReport:
         """One planner tick and one dispatcher tick, as the job queue would run them."""
         await self.plan()
         return await self.dispatch()
@@ -203,7 +203,7 @@ async def _harness(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncItera
     app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)
     harness = Harness(app, request, UpdateFactory(app.bot), db, clock, settings)
     harness.pacer = FakePacer()
-    app.bot_data.dispatcher.pacer = harness.pacer  # type: ignore[assignment]
+    app.bot_data.sender.pacer = harness.pacer  # type: ignore[assignment]
 
     async def remember(update: object, context: BotContext) -> None:
         if context.error is not None:

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from services.checkin_plan import plan_checkins, slot_instant
-from storage.database import Database
-from storage.models import OutboxMessage, Person, SurveyRun
+from liaison.services.checkin_plan import plan_checkins, slot_instant
+from liaison.storage.database import Database
+from liaison.storage.models import OutboxMessage, Person, SurveyRun
 from tests.conftest import seed
 
 ENROLLED = datetime(2026, 10, 1, tzinfo=UTC)

@@ -7,10 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.i18n import translator
-from handlers.callbacks import CheckinButton
-from services.clock import FakeClock
-from storage.models import (
+from liaison.services.clock import FakeClock
+from liaison.storage.models import (
     AuditEvent,
     OutboxMessage,
     RunState,
@@ -18,6 +16,8 @@ from storage.models import (
     SurveyAnswer,
     SurveyRun,
 )
+from liaison.ui.callbacks import CheckinButton
+from liaison.ui.i18n import translator
 from tests.conftest import ORGANIZER_CHEN, ORGANIZER_LIU, WANG, ZHANG, Harness, _harness
 
 ZH = translator("zh_CN")

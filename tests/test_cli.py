@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from liaison.bot.cli import main
 from tests.conftest import PROGRAMME_FILE, ROSTER_FILE
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

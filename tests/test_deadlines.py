@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.i18n import translator
-from handlers.callbacks import SubmissionButton
-from storage.models import Assignment, SubmissionDraft
+from liaison.storage.models import Assignment, SubmissionDraft
+from liaison.ui.callbacks import SubmissionButton
+from liaison.ui.i18n import translator
 from tests.conftest import LI, ORGANIZER_CHEN, WANG, ZHANG, Harness
 
 ZH = translator("zh_CN")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from liaison.bot.cli import main
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.i18n import translator
-from services.enrolment import issue_codes
-from storage.models import AuditEvent, Person
+from liaison.services.enrolment import issue_codes
+from liaison.storage.models import AuditEvent, Person
+from liaison.ui.i18n import translator
 from tests.conftest import LI, PHONES, PROGRAMME_ID, STRANGER, WANG, ZHANG, Harness
 
 ZH = translator("zh_CN")

@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.fake_telegram import FAKE_TOKEN, Fault, RecordingRequest
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Fault, RecordingRequest
 
 
 async def make_bot(request: RecordingRequest) -> Bot:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.i18n import translator
-from storage.models import ProcessedUpdate
+from liaison.storage.models import ProcessedUpdate
+from liaison.ui.i18n import translator
 from tests.conftest import STRANGER, ZHANG, Harness
 
 EN = translator("en")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from telegram.ext import CommandHandler
 
-from bot.fake_telegram import FAKE_TOKEN, Fault
-from bot.i18n import translator
-from handlers.menu import set_all_menus
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Fault
+from liaison.handlers.menu import set_all_menus
+from liaison.ui.i18n import translator
 from tests.conftest import ORGANIZER_LIU, ZHANG, Harness
 
 ZH = translator("zh_CN")
@@ -57,7 +57,7 @@ async def test_help_lists_what_the_role_may_do(harness: Harness) -> None:
 async def test_unexpected_error_apologises_in_the_users_language_and_logs_no_token(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.logging_setup import RedactingFormatter
+    from liaison.bot.logging_setup import RedactingFormatter
 
     await harness.enrol(ZHANG)
 
@@ -70,7 +70,7 @@ async def test_unexpected_error_apologises_in_the_users_language_and_logs_no_tok
         "Sorry, something went wrong on our side. Please try again in a minute."
     )
     formatter = RedactingFormatter("%(message)s", (FAKE_TOKEN,))
-    records = [r for r in caplog.records if r.name == "bot.errors"]
+    records = [r for r in caplog.records if r.name == "liaison.bot.error_handler"]
     assert records, "the error was not logged"
     rendered = "\n".join(formatter.format(r) for r in records)
     assert "boom" in rendered
@@ -79,13 +79,13 @@ async def test_unexpected_error_apologises_in_the_users_language_and_logs_no_tok
 
 
 def test_redaction_removes_token_shaped_text_without_being_told() -> None:
-    from bot.logging_setup import redact
+    from liaison.bot.logging_setup import redact
 
     assert "AAE" not in redact("GET /bot123456789:AAEabcdefghijklmnopqrstuvwxyz012345/getMe")
 
 
 def test_httpx_request_logging_is_silenced() -> None:
-    from bot.logging_setup import configure_logging
+    from liaison.bot.logging_setup import configure_logging
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level

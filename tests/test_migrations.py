@@ -12,9 +12,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from storage.base import Base
-from storage.database import Database
-from storage.migrate import alembic_config
+from liaison.storage.base import Base
+from liaison.storage.database import Database
+from liaison.storage.migrate import alembic_config
 from tests.conftest import POSTGRES_URL, require_postgres, reset_postgres
 
 

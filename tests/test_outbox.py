@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.dispatcher import Dispatcher, Pacer
-from bot.fake_telegram import FAKE_TOKEN, Fault, RecordingRequest
-from services.clock import FakeClock
-from services.outbox import Kind, Planned, claim_due, enqueue
-from storage.database import Database
-from storage.models import OutboxMessage, OutboxState, Person, Programme
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Fault, RecordingRequest
+from liaison.sender.outbox_sender import OutboxSender
+from liaison.sender.pacer import Pacer
+from liaison.services.clock import FakeClock
+from liaison.services.outbox import Kind, Planned, claim_due, enqueue
+from liaison.storage.database import Database
+from liaison.storage.models import OutboxMessage, OutboxState, Person, Programme
 from tests.conftest import POSTGRES_URL, Harness, require_postgres
 
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
@@ -82,14 +83,14 @@ async def make_dispatcher(
     request: RecordingRequest,
     sleeps: Sleeps | None = None,
     batch: int = 50,
-) -> Dispatcher:
+) -> OutboxSender:
     from telegram import Bot
 
     bot = Bot(FAKE_TOKEN, request=request, get_updates_request=request)
     await bot.initialize()
     sleeps = sleeps or Sleeps()
     pacer = Pacer(25, 1.0, sleep=sleeps.sleep, monotonic=sleeps.monotonic)
-    return Dispatcher(bot, db, clock, pacer, batch=batch)
+    return OutboxSender(bot, db, clock, pacer, batch=batch)
 
 
 async def states(db: Database) -> Counter[str]:
@@ -286,7 +287,7 @@ async def test_two_dispatchers_on_postgresql_never_send_a_row_twice(tmp_path: Pa
     first = await make_dispatcher(first_db, clock, request, batch=20)
     second = await make_dispatcher(second_db, clock, request, batch=20)
 
-    async def loop(dispatcher: Dispatcher) -> int:
+    async def loop(dispatcher: OutboxSender) -> int:
         total = 0
         while True:
             report = await dispatcher.run_once()
@@ -306,6 +307,6 @@ async def test_two_dispatchers_on_postgresql_never_send_a_row_twice(tmp_path: Pa
     assert min(totals) > 0, "both dispatchers should have shared the work"
 
 
-async def test_harness_dispatcher_is_wired_into_the_application(harness: Harness) -> None:
+async def test_the_sender_and_planner_jobs_are_wired_into_the_application(harness: Harness) -> None:
     jobs = {job.name for job in harness.app.job_queue.jobs()} if harness.app.job_queue else set()
-    assert {"plan", "dispatch", "prune-updates"} <= jobs
+    assert {"plan", "send", "prune-updates"} <= jobs

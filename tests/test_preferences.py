@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.i18n import translator
-from handlers.callbacks import LanguageButton, TimezoneButton
-from storage.models import Person
+from liaison.storage.models import Person
+from liaison.ui.callbacks import LanguageButton, TimezoneButton
+from liaison.ui.i18n import translator
 from tests.conftest import ZHANG, Harness
 
 ZH = translator("zh_CN")

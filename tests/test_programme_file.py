@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from services.document import DocumentError
-from services.programmes import load_programme, plan_programme
-from storage.database import Database
-from storage.models import AuditEvent, Phase, Programme, Session, Survey, SurveyQuestion
+from liaison.services.document import DocumentError
+from liaison.services.programmes import load_programme, plan_programme
+from liaison.storage.database import Database
+from liaison.storage.models import AuditEvent, Phase, Programme, Session, Survey, SurveyQuestion
 from tests.conftest import PROGRAMME_FILE
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "jinjiang-2014.yaml"

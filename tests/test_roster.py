@@ -8,11 +8,11 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from services.phones import normalise_phone
-from services.programmes import load_programme
-from services.roster import RosterError, import_roster
-from storage.database import Database
-from storage.models import Person
+from liaison.services.phones import normalise_phone
+from liaison.services.programmes import load_programme
+from liaison.services.roster import RosterError, import_roster
+from liaison.storage.database import Database
+from liaison.storage.models import Person
 from tests.conftest import PROGRAMME_FILE, PROGRAMME_ID, ROSTER_FILE
 
 HEADER = (
@@ -136,7 +136,7 @@ async def test_gbk_file_gets_a_clear_error(db: Database, tmp_path: Path) -> None
 
 
 async def test_roster_extensions_give_a_later_due_time(db: Database, tmp_path: Path) -> None:
-    from storage.models import Assignment, Extension
+    from liaison.storage.models import Assignment, Extension
 
     await load_programme(db, PROGRAMME_FILE)
     path = tmp_path / "roster.csv"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.i18n import translator
-from handlers.callbacks import ScheduleButton
+from liaison.ui.callbacks import ScheduleButton
+from liaison.ui.i18n import translator
 from tests.conftest import ORGANIZER_CHEN, WANG, ZHANG, Harness
 
 ZH = translator("zh_CN")
@@ -136,7 +136,7 @@ async def test_chinese_view_words_are_understood(harness: Harness) -> None:
 
 
 async def test_double_tap_on_a_schedule_button_is_harmless(harness: Harness) -> None:
-    from bot.fake_telegram import Fault
+    from liaison.bot.sandbox.fake_telegram import Fault
 
     await harness.enrol(WANG)
     data = ScheduleButton("week", date(2026, 11, 2)).encode()

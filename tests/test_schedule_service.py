@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from services.people import load_actor
-from services.schedule import View, local_day_bounds, schedule_for
-from storage.database import Database
-from storage.models import Person
+from liaison.services.people import load_actor
+from liaison.services.schedule import View, local_day_bounds, schedule_for
+from liaison.storage.database import Database
+from liaison.storage.models import Person
 from tests.conftest import seed
 
 

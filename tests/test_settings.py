@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Mode, SettingsError, load_settings
+from liaison.bot.settings import Mode, SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 from telegram import Update
 
-from bot.i18n import translator
-from handlers.callbacks import SubmissionButton
-from services.clock import FakeClock
-from storage.models import (
+from liaison.services.clock import FakeClock
+from liaison.storage.models import (
     Assignment,
     AuditEvent,
     Programme,
@@ -20,6 +18,8 @@ from storage.models import (
     Submission,
     SubmissionDraft,
 )
+from liaison.ui.callbacks import SubmissionButton
+from liaison.ui.i18n import translator
 from tests.conftest import ORGANIZER_CHEN, ORGANIZER_LIU, WANG, ZHANG, Harness, _harness
 
 ZH = translator("zh_CN")

@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from bot.application import build_application
-from bot.cli import webhook_options
-from bot.fake_telegram import FAKE_TOKEN, RecordingRequest
-from bot.i18n import translator
-from bot.settings import Mode, Settings, WebhookSettings
-from storage.database import Database
+from liaison.bot.application import build_application
+from liaison.bot.cli import webhook_options
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, RecordingRequest
+from liaison.bot.settings import Mode, Settings, WebhookSettings
+from liaison.storage.database import Database
+from liaison.ui.i18n import translator
 from tests.conftest import STRANGER
 
 EN = translator("en")

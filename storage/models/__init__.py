@@ -1,17 +1,17 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
-from storage.models.assignments import (
+from liaison.storage.models.assignments import (
     Assignment,
     Extension,
     StoredFile,
     Submission,
     SubmissionDraft,
 )
-from storage.models.audit import AuditEvent, ProcessedUpdate
-from storage.models.outbox import OutboxMessage, OutboxState
-from storage.models.people import EnrolmentCode, Person, PersonStatus, Role
-from storage.models.programme import Phase, Programme, Session
-from storage.models.surveys import (
+from liaison.storage.models.audit import AuditEvent, ProcessedUpdate
+from liaison.storage.models.outbox import OutboxMessage, OutboxState
+from liaison.storage.models.people import EnrolmentCode, Person, PersonStatus, Role
+from liaison.storage.models.programme import Phase, Programme, Session
+from liaison.storage.models.surveys import (
     Absence,
     RunState,
     Survey,

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, BigIntPK, JSONDoc, utcnow
+from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
 
 
 class Assignment(Base):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, BigIntPK, JSONDoc, utcnow
+from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
 
 
 class AuditEvent(Base):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.base import Base, BigIntPK, JSONDoc, utcnow
+from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
 
 
 class Role(StrEnum):

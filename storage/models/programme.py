@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.base import Base, BigIntPK, JSONDoc, utcnow
+from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
 
 
 class Programme(Base):

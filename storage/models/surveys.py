@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, BigIntPK, JSONDoc, utcnow
+from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
 
 
 class RunState(StrEnum):

@@ -1,10 +1,10 @@
-"""The dispatcher: sends claimed outbox rows and applies one rule per outcome.
+"""The outbox sender: sends claimed rows and applies one rule per Telegram outcome.
 
 | outcome | rule |
 | --- | --- |
 | sent | state sent, Telegram message_id kept |
 | 429 | row back to pending at retry_after, no attempt counted; the batch stops and the
-  dispatcher pauses until then |
+  sender pauses until then |
 | 5xx, network error | back to pending after exponential backoff; failed after 8 attempts |
 | timeout | the same: the message may have gone out, and is sent again (see docs/outbox.md) |
 | 403, 400 chat not found | the person is unreachable; their pending rows are dropped and
@@ -15,13 +15,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
@@ -35,10 +31,10 @@ from telegram.error import (
     TimedOut,
 )
 
-from handlers.outbox_render import Rendered, render
-from services import checkin_flow
-from services.clock import Clock
-from services.outbox import (
+from liaison.sender.pacer import Pacer
+from liaison.services import checkin_flow
+from liaison.services.clock import Clock
+from liaison.services.outbox import (
     Claimed,
     Kind,
     backoff,
@@ -50,44 +46,15 @@ from services.outbox import (
     release,
     report_expired,
 )
-from storage.database import Database
-from storage.models import OutboxState
+from liaison.storage.database import Database
+from liaison.storage.models import OutboxState
+from liaison.ui.outbox import Rendered, render
 
 log = logging.getLogger(__name__)
 
 
-class Pacer:
-    """Keeps sends under a global rate and one message per interval per chat."""
-
-    def __init__(
-        self,
-        rate: float,
-        per_chat_interval: float,
-        *,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._gap = 1.0 / rate
-        self._per_chat = per_chat_interval
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._next_global = 0.0
-        self._next_chat: dict[int, float] = {}
-
-    async def wait(self, chat_id: int) -> None:
-        now = self._monotonic()
-        ready = max(self._next_global, self._next_chat.get(chat_id, 0.0))
-        if ready > now:
-            await self._sleep(ready - now)
-            now = ready
-        self._next_global = now + self._gap
-        self._next_chat[chat_id] = now + self._per_chat
-        if len(self._next_chat) > 10_000:
-            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
-
-
 @dataclass
-class DispatchReport:
+class SendReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
@@ -98,7 +65,7 @@ class DispatchReport:
     sent_keys: list[str] = field(default_factory=list)
 
 
-class Dispatcher:
+class OutboxSender:
     def __init__(
         self,
         bot: Bot,
@@ -113,9 +80,9 @@ class Dispatcher:
         self.batch, self.lease = batch, lease
         self.paused_until: datetime | None = None
 
-    async def run_once(self) -> DispatchReport:
+    async def run_once(self) -> SendReport:
         """Claims one batch of due rows and sends them."""
-        report = DispatchReport()
+        report = SendReport()
         now = self.clock.now()
         if self.paused_until is not None and now < self.paused_until:
             report.paused_until = self.paused_until
@@ -145,7 +112,7 @@ class Dispatcher:
             await report_expired(self.db, expired, self.clock.now())
         return report
 
-    async def _send(self, row: Claimed, rendered: Rendered, report: DispatchReport) -> bool:
+    async def _send(self, row: Claimed, rendered: Rendered, report: SendReport) -> bool:
         """Sends one row; True when the whole batch must stop (flood control)."""
         chat_id = rendered.chat_id
         for _ in range(2):  # the second round only after a chat migration
@@ -212,7 +179,7 @@ class Dispatcher:
         report.failed += 1
         return False
 
-    async def _unreachable(self, row: Claimed, reason: str, report: DispatchReport) -> None:
+    async def _unreachable(self, row: Claimed, reason: str, report: SendReport) -> None:
         await finish(self.db, row.id, OutboxState.UNREACHABLE, reason)
         if row.person_id is not None:
             await mark_unreachable(self.db, row.person_id, self.clock.now(), reason)

@@ -14,26 +14,26 @@ import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.application import build_application
-from bot.context import BotApplication
-from bot.fake_telegram import FAKE_TOKEN, Call, RecordingRequest
-from bot.fake_updates import FakeUser, UpdateFactory
-from bot.settings import Settings
-from services.clock import FakeClock
-from services.planning import plan_all
-from services.programmes import load_programme
-from services.roster import import_roster
-from storage.base import Base
-from storage.database import Database
-from storage.models import Person
+from liaison.bot.application import LiaisonApplication, build_application
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Call, RecordingRequest
+from liaison.bot.sandbox.fake_updates import FakeUser, UpdateFactory
+from liaison.bot.settings import Settings
+from liaison.services.clock import FakeClock
+from liaison.services.planning import plan_all
+from liaison.services.programmes import load_programme
+from liaison.services.roster import import_roster
+from liaison.storage.base import Base
+from liaison.storage.database import Database
+from liaison.storage.models import Person
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(str(files("liaison.examples")))
 PROGRAMME_FILE = EXAMPLES / "jinjiang-2014.yaml"
 ROSTER_FILE = EXAMPLES / "jinjiang-2014-roster.csv"
 PROGRAMME_ID = "jinjiang-2014"
@@ -66,7 +66,7 @@ class Persona:
 
 @dataclass
 class Demo:
-    app: BotApplication
+    app: LiaisonApplication
     request: RecordingRequest
     db: Database
     clock: FakeClock
@@ -204,7 +204,7 @@ class Demo:
     async def tick(self) -> None:
         await plan_all(self.db, self.clock.now(), Path(self.settings.data_dir))
         for _ in range(20):
-            report = await self.app.bot_data.dispatcher.run_once()
+            report = await self.app.bot_data.sender.run_once()
             if not (report.sent or report.expired or report.skipped):
                 break
 
@@ -243,7 +243,7 @@ async def build_demo(data_dir: Path, out: Callable[[str], None]) -> Demo:
     )
     request = RecordingRequest()
     app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)
-    app.bot_data.dispatcher.pacer = _InstantPacer()  # type: ignore[assignment]
+    app.bot_data.sender.pacer = _InstantPacer()  # type: ignore[assignment]
     demo = Demo(app, request, db, clock, settings, people, out)
     request.on_call = demo.show
     await app.initialize()

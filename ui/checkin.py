@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import N_, Translator
-from handlers.callbacks import CheckinButton
-from handlers.replies import escape
-from services.checkin_flow import Question, RunView
+from liaison.services.checkin_flow import Question, RunView
+from liaison.ui.callbacks import CheckinButton
+from liaison.ui.i18n import N_, Translator
+from liaison.ui.text import escape
 
 # About half a minute a question: what "about N minutes" promises.
 SECONDS_PER_QUESTION = 30

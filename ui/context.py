@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.i18n import Translator, translator
-from bot.settings import Settings
-from services.clock import Clock
-from services.people import Actor
-from storage.database import Database
-
-if TYPE_CHECKING:
-    from bot.dispatcher import Dispatcher
+from liaison.services.clock import Clock
+from liaison.services.people import Actor
+from liaison.storage.database import Database
+from liaison.ui.i18n import Translator, translator
 
 
 class BotData:
-    """Live services shared by handlers; set once in build_application, never pickled."""
+    """Live services shared by handlers; set once when the Application is built, never pickled.
 
-    settings: Settings
+    Handlers see only this: no settings object, no sender, nothing of the composition root.
+    """
+
     db: Database
     clock: Clock
-    dispatcher: Dispatcher
+    data_dir: Path
+    default_locale: str
+    default_phone_region: str
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
@@ -36,7 +37,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.actor: Actor | None = None
-        self.t: Translator = translator(self.bot_data.settings.default_locale)
+        self.t: Translator = translator(self.bot_data.default_locale)
 
     @property
     def db(self) -> Database:
@@ -47,8 +48,5 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         return self.bot_data.clock
 
     @property
-    def settings(self) -> Settings:
-        return self.bot_data.settings
-
-
-BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+    def data_dir(self) -> Path:
+        return self.bot_data.data_dir

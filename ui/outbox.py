@@ -11,16 +11,16 @@ from datetime import datetime
 
 from telegram import InlineKeyboardMarkup
 
-from bot.i18n import Translator, choose_locale, translator
-from handlers.checkin_views import answer_text, greeting, start_keyboard
-from handlers.replies import escape
-from handlers.submissions import KIND_COMMAND
-from services import checkin_flow as flow
-from services import submissions as sub
-from services.digest import Digest, build_digest
-from services.outbox import Claimed, Kind
-from services.people import Actor, actor_by_id
-from storage.database import Database
+from liaison.services import checkin_flow as flow
+from liaison.services import submissions as sub
+from liaison.services.digest import Digest, build_digest
+from liaison.services.outbox import Claimed, Kind
+from liaison.services.people import Actor, actor_by_id
+from liaison.storage.database import Database
+from liaison.ui.checkin import answer_text, greeting, start_keyboard
+from liaison.ui.i18n import Translator, choose_locale, translator
+from liaison.ui.submissions import KIND_COMMAND
+from liaison.ui.text import escape
 
 
 @dataclass(frozen=True)

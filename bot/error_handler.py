@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.context import BotContext
+from liaison.ui.context import BotContext
 
 log = logging.getLogger(__name__)
 

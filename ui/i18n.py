@@ -6,6 +6,7 @@ import gettext
 import io
 from datetime import date, datetime, timedelta
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from babel import Locale
@@ -20,10 +21,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from services.people import SUPPORTED_LOCALES
-from services.timezones import same_offset, zone
+from liaison.services.people import SUPPORTED_LOCALES
+from liaison.services.timezones import same_offset, zone
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# The catalogs are package data: found the same way in a checkout and in an installed wheel.
+LOCALES_DIR = Path(str(files("liaison.locales")))
 DOMAIN = "messages"
 HOME_ZONE_CITY = {"Asia/Shanghai": "Beijing", "Asia/Chongqing": "Beijing"}
 

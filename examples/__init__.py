@@ -1,0 +1,1 @@
+"""The sample programme and roster, shipped inside the package for `liaison demo`."""

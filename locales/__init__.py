@@ -1,0 +1,1 @@
+"""Translation catalogs (messages.pot, zh_CN, en), shipped inside the package."""

@@ -1,0 +1,1 @@
+"""The outbox sender: claims due rows, paces them under Telegram's limits, records outcomes."""

@@ -1,0 +1,1 @@
+"""What handlers and the outbox sender share: translator, typed context, texts, buttons."""
