@@ -18,6 +18,7 @@ import resource
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 from telegram import Bot
