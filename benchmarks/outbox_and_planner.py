@@ -28,10 +28,11 @@ from liaison.sender.outbox_sender import OutboxSender
 from liaison.sender.pacer import Pacer
 from liaison.services.checkin_plan import plan_checkins
 from liaison.services.clock import FakeClock
-from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.services.outbox import Planned, enqueue
 from liaison.services.programmes import load_programme
 from liaison.storage.base import Base
 from liaison.storage.database import Database
+from liaison.storage.enums import OutboxKind
 from liaison.storage.models import Person
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +106,7 @@ async def bench_dispatch(url: str) -> float:
         for person_id in ids:
             await enqueue(
                 session,
-                Planned(f"b:{person_id}", person_id, Kind.EXPIRED_REPORT, {"count": 1}, now),
+                Planned(f"b:{person_id}", person_id, OutboxKind.EXPIRED_REPORT, {"count": 1}, now),
             )
     request = RecordingRequest()
     bot = Bot(FAKE_TOKEN, request=request)

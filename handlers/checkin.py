@@ -27,7 +27,7 @@ from liaison.services.checkin_flow import (
     StaleQuestion,
 )
 from liaison.services.errors import DomainError
-from liaison.storage.models import Role
+from liaison.storage.enums import Role
 from liaison.ui.callbacks import BadCallback, CheckinButton, pattern
 from liaison.ui.checkin import edit_menu, greeting, step_message
 from liaison.ui.context import BotContext

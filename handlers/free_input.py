@@ -17,10 +17,10 @@ from liaison.handlers.submissions import draft_input
 from liaison.services import checkin_flow as flow
 from liaison.services import submissions as sub
 from liaison.services.absences import get_awaiting, set_awaiting
-from liaison.storage.models import Role, RunState
+from liaison.storage.enums import Role, RunState
 from liaison.ui.context import BotContext
 
-STARTED = (RunState.IN_PROGRESS.value,)
+STARTED = (RunState.IN_PROGRESS,)
 
 
 async def on_message(update: Update, context: BotContext) -> None:

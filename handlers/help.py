@@ -8,7 +8,7 @@ from telegram.ext import Application, CommandHandler
 from liaison.handlers.menu import commands_for
 from liaison.handlers.replies import reply
 from liaison.services.people import Actor
-from liaison.storage.models import Role
+from liaison.storage.enums import Role
 from liaison.ui.context import BotContext
 from liaison.ui.i18n import Translator
 from liaison.ui.text import escape

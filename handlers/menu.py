@@ -10,7 +10,8 @@ from telegram.error import TelegramError
 
 from liaison.services.people import SUPPORTED_LOCALES
 from liaison.storage.database import Database
-from liaison.storage.models import Person, Programme, Role
+from liaison.storage.enums import Role
+from liaison.storage.models import Person, Programme
 from liaison.ui.i18n import N_, Translator, translator
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from liaison.services.errors import (
     NotAllowed,
     PersonNotFound,
 )
-from liaison.storage.models import Role
+from liaison.storage.enums import Role
 from liaison.ui.context import BotContext
 from liaison.ui.i18n import Translator
 from liaison.ui.text import escape

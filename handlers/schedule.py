@@ -16,7 +16,7 @@ from liaison.services.errors import InvalidDate
 from liaison.services.people import Actor
 from liaison.services.schedule import ScheduleResult, SessionView, View, schedule_for
 from liaison.services.timezones import same_offset, zone
-from liaison.storage.models import Role
+from liaison.storage.enums import Role
 from liaison.ui.callbacks import BadCallback, ScheduleButton, pattern
 from liaison.ui.context import BotContext
 from liaison.ui.i18n import Translator

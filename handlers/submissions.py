@@ -24,7 +24,7 @@ from liaison.services.archive import MAX_DOWNLOAD_BYTES
 from liaison.services.errors import AmbiguousName, DomainError, PersonNotFound
 from liaison.services.submissions import DraftView
 from liaison.services.timezones import local_to_utc, zone
-from liaison.storage.models import Role
+from liaison.storage.enums import DraftStep, Role
 from liaison.ui.callbacks import BadCallback, SubmissionButton, pattern
 from liaison.ui.context import BotContext
 from liaison.ui.submissions import (
@@ -199,7 +199,7 @@ async def draft_input(update: Update, context: BotContext, draft: DraftView) -> 
             if prompt:
                 await reply(update, prompt)
                 return
-            if draft.step != "collect":
+            if draft.step is not DraftStep.COLLECT:
                 await reply(update, collect_prompt(t))
                 return
             await send_preview(update, context, updated)
@@ -216,7 +216,7 @@ async def draft_input(update: Update, context: BotContext, draft: DraftView) -> 
         else:
             await reply(update, t("Please send text, documents, photos or voice messages."))
             return
-        if draft.step != "collect":
+        if draft.step is not DraftStep.COLLECT:
             await reply(update, step_prompt(draft, t) or collect_prompt(t))
             return
         if attachment.file_size and attachment.file_size > MAX_DOWNLOAD_BYTES:

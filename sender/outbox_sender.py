@@ -36,7 +36,6 @@ from liaison.services import checkin_flow
 from liaison.services.clock import Clock
 from liaison.services.outbox import (
     Claimed,
-    Kind,
     backoff,
     claim_due,
     finish,
@@ -47,7 +46,7 @@ from liaison.services.outbox import (
     report_expired,
 )
 from liaison.storage.database import Database
-from liaison.storage.models import OutboxState
+from liaison.storage.enums import OutboxKind, OutboxState
 from liaison.ui.outbox import Rendered, render
 
 log = logging.getLogger(__name__)
@@ -170,7 +169,7 @@ class OutboxSender:
             await mark_sent(self.db, row.id, chat_id, message.message_id, self.clock.now())
             report.sent += 1
             report.sent_keys.append(row.key)
-            if row.kind == Kind.CHECKIN_PROMPT.value:
+            if row.kind == OutboxKind.CHECKIN_PROMPT:
                 await checkin_flow.prompt_sent(
                     self.db, int(row.payload["run_id"]), self.clock.now()
                 )

@@ -11,7 +11,8 @@ from liaison.services.audit import record
 from liaison.services.errors import AmbiguousName, InvalidDate, NotAllowed, PersonNotFound
 from liaison.services.people import Actor
 from liaison.storage.database import Database
-from liaison.storage.models import Absence, Person, Role, RunState, SurveyRun
+from liaison.storage.enums import Role, RunState
+from liaison.storage.models import Absence, Person, SurveyRun
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,12 @@ async def record_absence(
                 SurveyRun.person_id == person.id,
                 SurveyRun.slot_date >= starts_on,
                 SurveyRun.slot_date <= ends_on,
-                SurveyRun.state.in_([RunState.DUE.value, RunState.SENT.value]),
+                SurveyRun.state.in_([RunState.DUE, RunState.SENT]),
             )
         )
         cancelled = 0
         for run in runs:
-            run.state = RunState.MISSED.value
+            run.state = RunState.MISSED
             run.notes = "absent" if not run.notes else f"{run.notes}\nabsent"
             cancelled += 1
         await record(

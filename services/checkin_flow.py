@@ -19,23 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audit import record
 from liaison.services.errors import DomainError
-from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.services.outbox import Planned, enqueue
 from liaison.storage.database import Database
-from liaison.storage.models import (
-    Person,
-    RunState,
-    Survey,
-    SurveyAnswer,
-    SurveyQuestion,
-    SurveyRun,
-)
+from liaison.storage.enums import OutboxKind, RunState
+from liaison.storage.models import Person, Survey, SurveyAnswer, SurveyQuestion, SurveyRun
 from liaison.storage.queries import reachable_staff
 
 OPEN = (
-    RunState.DUE.value,
-    RunState.SENT.value,
-    RunState.IN_PROGRESS.value,
-    RunState.ESCALATED.value,
+    RunState.DUE,
+    RunState.SENT,
+    RunState.IN_PROGRESS,
+    RunState.ESCALATED,
 )
 YES_WORDS = {"yes", "y", "是", "是的", "对", "有", "需要", "好"}
 NO_WORDS = {"no", "n", "否", "不", "不是", "没有", "不需要", "无"}
@@ -167,7 +161,7 @@ async def _load(session: AsyncSession, run_id: int, person_id: int, now: datetim
     run = await session.get(SurveyRun, run_id, with_for_update=True)
     if run is None or run.person_id != person_id:
         raise NotYourRun()
-    if run.state == RunState.COMPLETED.value:
+    if run.state == RunState.COMPLETED:
         raise RunClosed("completed")
     if run.state in OPEN and run.closes_at <= now:
         raise RunClosed("expired")
@@ -189,7 +183,7 @@ async def _step(
             async with db.transaction() as session:
                 run = await session.get_one(SurveyRun, run_id)
                 if run.state in OPEN:
-                    run.state = RunState.MISSED.value
+                    run.state = RunState.MISSED
                     await record(
                         session,
                         "checkin.missed",
@@ -224,8 +218,8 @@ async def start(db: Database, person_id: int, now: datetime, run_id: int | None 
             raise NoOpenRun()
         run_id = current.run_id
     async with _step(db, run_id, person_id, now) as (session, run):
-        if run.state != RunState.ESCALATED.value:
-            run.state = RunState.IN_PROGRESS.value
+        if run.state != RunState.ESCALATED:
+            run.state = RunState.IN_PROGRESS
         run.started_at = run.started_at or now
         return await _view(session, run)
 
@@ -330,8 +324,8 @@ async def answer(
             message_id=message_id,
             now=now,
         )
-        if run.state == RunState.DUE.value or run.state == RunState.SENT.value:
-            run.state = RunState.IN_PROGRESS.value
+        if run.state == RunState.DUE or run.state == RunState.SENT:
+            run.state = RunState.IN_PROGRESS
         _advance(run, len(view.questions))
         await session.flush()
         return await _view(session, run)
@@ -436,7 +430,7 @@ async def confirm(db: Database, person_id: int, run_id: int, now: datetime) -> C
         view = await _view(session, run)
         if not view.at_summary:
             raise StaleQuestion()
-        run.state = RunState.COMPLETED.value
+        run.state = RunState.COMPLETED
         run.completed_at = now
         survey = await session.get_one(Survey, run.survey_id)
         alerts = evaluate_alerts(list(survey.alert_rules), view)
@@ -455,7 +449,7 @@ async def confirm(db: Database, person_id: int, run_id: int, now: datetime) -> C
                     Planned(
                         f"alert:{run.id}:{organizer.id}",
                         organizer.id,
-                        Kind.CHECKIN_ALERT,
+                        OutboxKind.CHECKIN_ALERT,
                         {"run_id": run.id},
                         now,
                     ),
@@ -475,8 +469,8 @@ async def prompt_sent(db: Database, run_id: int, now: datetime) -> None:
     """The sender delivered the prompt: a due run becomes sent."""
     async with db.transaction() as session:
         run = await session.get_one(SurveyRun, run_id)
-        if run.state == RunState.DUE.value:
-            run.state = RunState.SENT.value
+        if run.state == RunState.DUE:
+            run.state = RunState.SENT
 
 
 async def add_note(db: Database, organizer_id: int, run_id: int, text: str, now: datetime) -> str:

@@ -14,20 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audit import record
-from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.services.outbox import Planned, enqueue
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
-from liaison.storage.models import (
-    Absence,
-    Person,
-    PersonStatus,
-    Phase,
-    Programme,
-    Role,
-    RunState,
-    Survey,
-    SurveyRun,
-)
+from liaison.storage.enums import OutboxKind, PersonStatus, Role, RunState
+from liaison.storage.models import Absence, Person, Phase, Programme, Survey, SurveyRun
 from liaison.storage.queries import reachable_staff, upsert_insert
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -101,10 +92,10 @@ async def _plan_survey(
     cadre_rows = await session.scalars(
         select(Person).where(
             Person.programme_id == survey.programme_id,
-            Person.role == Role.CADRE.value,
+            Person.role == Role.CADRE,
             Person.telegram_chat_id.is_not(None),
             Person.unreachable_at.is_(None),
-            Person.status.not_in([PersonStatus.WITHDRAWN.value, PersonStatus.RETURNED.value]),
+            Person.status.not_in([PersonStatus.WITHDRAWN, PersonStatus.RETURNED]),
         )
     )
     cadres = list(cadre_rows)
@@ -153,7 +144,7 @@ async def _plan_survey(
                     "slot_at": slot,
                     "closes_at": closes,
                     "timezone": zone_name,
-                    "state": (RunState.MISSED if missed else RunState.DUE).value,
+                    "state": RunState.MISSED if missed else RunState.DUE,
                     "current_question": 0,
                     "editing": False,
                     "created_at": now,
@@ -177,7 +168,9 @@ async def _plan_survey(
             key = f"checkin:{run_id}:prompt"
             await enqueue(
                 session,
-                Planned(key, person.id, Kind.CHECKIN_PROMPT, {"run_id": run_id}, slot, closes),
+                Planned(
+                    key, person.id, OutboxKind.CHECKIN_PROMPT, {"run_id": run_id}, slot, closes
+                ),
             )
             report.keys.append(key)
 
@@ -187,13 +180,13 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
         await session.execute(
             select(SurveyRun, Survey)
             .join(Survey, Survey.id == SurveyRun.survey_id)
-            .where(SurveyRun.state.in_([s.value for s in OPEN_STATES]))
+            .where(SurveyRun.state.in_(OPEN_STATES))
             .with_for_update(of=SurveyRun, skip_locked=True)
         )
     ).all()
     for run, survey in rows:
         if run.closes_at <= now:
-            run.state = RunState.MISSED.value
+            run.state = RunState.MISSED
             report.closed_as_missed += 1
             await record(
                 session,
@@ -207,7 +200,7 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
         remind_at = run.slot_at + timedelta(minutes=survey.remind_after_minutes)
         if (
             run.reminded_at is None
-            and run.state in (RunState.SENT.value, RunState.IN_PROGRESS.value)
+            and run.state in (RunState.SENT, RunState.IN_PROGRESS)
             and now >= remind_at
         ):
             run.reminded_at = now
@@ -217,7 +210,7 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
                 Planned(
                     key,
                     run.person_id,
-                    Kind.CHECKIN_REMINDER,
+                    OutboxKind.CHECKIN_REMINDER,
                     {"run_id": run.id},
                     now,
                     run.closes_at,
@@ -228,12 +221,14 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
         escalate_at = run.slot_at + timedelta(minutes=survey.escalate_after_minutes)
         if run.escalated_at is None and now >= escalate_at:
             run.escalated_at = now
-            run.state = RunState.ESCALATED.value
+            run.state = RunState.ESCALATED
             for organizer in await reachable_staff(session, survey.programme_id):
                 key = f"checkin:{run.id}:escalate:{organizer.id}"
                 await enqueue(
                     session,
-                    Planned(key, organizer.id, Kind.CHECKIN_ESCALATION, {"run_id": run.id}, now),
+                    Planned(
+                        key, organizer.id, OutboxKind.CHECKIN_ESCALATION, {"run_id": run.id}, now
+                    ),
                 )
                 report.keys.append(key)
             report.escalations += 1

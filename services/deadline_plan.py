@@ -13,16 +13,15 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.services.outbox import Planned, enqueue
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
+from liaison.storage.enums import OutboxKind, PersonStatus, Role
 from liaison.storage.models import (
     Assignment,
     Extension,
     Person,
-    PersonStatus,
     Programme,
-    Role,
     Submission,
     SubmissionDraft,
 )
@@ -64,10 +63,10 @@ async def _programme_deadlines(
         await session.scalars(
             select(Person).where(
                 Person.programme_id == programme.id,
-                Person.role == Role.CADRE.value,
+                Person.role == Role.CADRE,
                 Person.telegram_chat_id.is_not(None),
                 Person.unreachable_at.is_(None),
-                Person.status.not_in([PersonStatus.WITHDRAWN.value]),
+                Person.status.not_in([PersonStatus.WITHDRAWN]),
             )
         )
     )
@@ -119,7 +118,7 @@ def _latest_reminder(
     before: list[timedelta],
     overdue_days: int,
     now: datetime,
-) -> tuple[str, Kind, datetime] | None:
+) -> tuple[str, OutboxKind, datetime] | None:
     stamp = f"{due:%Y%m%d%H%M}"
     if now < due:
         passed = [offset for offset in before if due - offset <= now]
@@ -127,13 +126,17 @@ def _latest_reminder(
             return None
         offset = min(passed)
         minutes = int(offset / timedelta(minutes=1))
-        return f"due:{assignment_id}:{person_id}:{stamp}:{minutes}", Kind.DEADLINE_REMINDER, due
+        return (
+            f"due:{assignment_id}:{person_id}:{stamp}:{minutes}",
+            OutboxKind.DEADLINE_REMINDER,
+            due,
+        )
     days = int((now - due) / timedelta(days=1))
     if days < 1 or days > overdue_days:
         return None
     return (
         f"overdue:{assignment_id}:{person_id}:{stamp}:{days}",
-        Kind.OVERDUE_REMINDER,
+        OutboxKind.OVERDUE_REMINDER,
         due + timedelta(days=days + 1),
     )
 
@@ -148,7 +151,7 @@ async def _drafts(session: AsyncSession, now: datetime, report: DeadlineReport) 
                 Planned(
                     f"draft:{draft.id}:{draft.updated_at:%Y%m%d%H%M}",
                     draft.person_id,
-                    Kind.DRAFT_REMINDER,
+                    OutboxKind.DRAFT_REMINDER,
                     {"draft_id": draft.id},
                     now,
                 ),
@@ -175,7 +178,7 @@ async def _digest(
             Planned(
                 f"digest:{programme.id}:{today.isoformat()}:{reader.id}",
                 reader.id,
-                Kind.DIGEST,
+                OutboxKind.DIGEST,
                 {"programme_id": programme.id, "until": instant.isoformat()},
                 instant,
                 instant + timedelta(hours=12),

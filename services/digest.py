@@ -8,16 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from liaison.storage.database import Database
-from liaison.storage.models import (
-    Assignment,
-    AuditEvent,
-    Extension,
-    Person,
-    Role,
-    RunState,
-    Submission,
-    SurveyRun,
-)
+from liaison.storage.enums import Role, RunState
+from liaison.storage.models import Assignment, AuditEvent, Extension, Person, Submission, SurveyRun
 
 SILENT_AFTER = timedelta(days=7)
 
@@ -45,9 +37,7 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
     async with db.read() as session:
         cadres = list(
             await session.scalars(
-                select(Person).where(
-                    Person.programme_id == programme_id, Person.role == Role.CADRE.value
-                )
+                select(Person).where(Person.programme_id == programme_id, Person.role == Role.CADRE)
             )
         )
         names = {p.id: p.name for p in cadres}
@@ -75,8 +65,8 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
                 )
             )
         )
-        digest.checkins_completed = sum(r.state == RunState.COMPLETED.value for r in runs)
-        digest.checkins_missed = sum(r.state == RunState.MISSED.value for r in runs)
+        digest.checkins_completed = sum(r.state == RunState.COMPLETED for r in runs)
+        digest.checkins_missed = sum(r.state == RunState.MISSED for r in runs)
         digest.checkins_escalated = sum(r.escalated_at is not None for r in runs)
         events = await session.scalars(
             select(AuditEvent).where(
@@ -92,7 +82,7 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
             await session.scalars(
                 select(SurveyRun.person_id).where(
                     SurveyRun.person_id.in_(names),
-                    SurveyRun.state == RunState.COMPLETED.value,
+                    SurveyRun.state == RunState.COMPLETED,
                     SurveyRun.completed_at >= until - SILENT_AFTER,
                 )
             )

@@ -24,6 +24,7 @@ from liaison.services.errors import (
 from liaison.services.people import Actor, actor_from, load_actor
 from liaison.services.phones import normalise_phone
 from liaison.storage.database import Database
+from liaison.storage.enums import Role
 from liaison.storage.models import EnrolmentCode, Person, Programme
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over a phone
@@ -40,7 +41,7 @@ class Enrolled:
 class IssuedCode:
     person_id: int
     name: str
-    role: str
+    role: Role
     code: str
     expires_at: datetime
 

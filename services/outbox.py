@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -19,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audit import record
 from liaison.storage.database import Database
-from liaison.storage.models import OutboxMessage, OutboxState, Person
+from liaison.storage.enums import OutboxKind, OutboxState
+from liaison.storage.models import OutboxMessage, Person
 from liaison.storage.queries import reachable_staff, upsert_insert
 
 MAX_ATTEMPTS = 8
@@ -27,26 +27,11 @@ BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 
 
-class Kind(StrEnum):
-    CHECKIN_PROMPT = "checkin_prompt"
-    CHECKIN_REMINDER = "checkin_reminder"
-    CHECKIN_ESCALATION = "checkin_escalation"
-    CHECKIN_ALERT = "checkin_alert"
-    EXPIRED_REPORT = "expired_report"
-    UNREACHABLE_REPORT = "unreachable_report"
-    SUBMISSION_NOTICE = "submission_notice"
-    DEADLINE_REMINDER = "deadline_reminder"
-    OVERDUE_REMINDER = "overdue_reminder"
-    DRAFT_REMINDER = "draft_reminder"
-    DRAFT_DROPPED = "draft_dropped"
-    DIGEST = "digest"
-
-
 @dataclass(frozen=True)
 class Planned:
     key: str
     person_id: int
-    kind: Kind
+    kind: OutboxKind
     payload: dict[str, Any]
     due_at: datetime
     expires_at: datetime | None = None
@@ -57,7 +42,7 @@ class Claimed:
     id: int
     key: str
     person_id: int | None
-    kind: str
+    kind: OutboxKind
     payload: dict[str, Any]
     due_at: datetime
     expires_at: datetime | None
@@ -69,11 +54,11 @@ async def enqueue(session: AsyncSession, planned: Planned) -> bool:
     values = {
         "unique_key": planned.key,
         "person_id": planned.person_id,
-        "kind": planned.kind.value,
+        "kind": planned.kind,
         "payload": planned.payload,
         "due_at": planned.due_at,
         "expires_at": planned.expires_at,
-        "state": OutboxState.PENDING.value,
+        "state": OutboxState.PENDING,
         "attempts": 0,
     }
     result = await session.execute(
@@ -98,11 +83,11 @@ async def claim_due(
         .where(
             or_(
                 and_(
-                    OutboxMessage.state == OutboxState.PENDING.value,
+                    OutboxMessage.state == OutboxState.PENDING,
                     OutboxMessage.due_at <= now,
                 ),
                 and_(
-                    OutboxMessage.state == OutboxState.SENDING.value,
+                    OutboxMessage.state == OutboxState.SENDING,
                     OutboxMessage.lease_until < now,
                 ),
             )
@@ -115,7 +100,7 @@ async def claim_due(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(due.scalar_subquery()))
         .values(
-            state=OutboxState.SENDING.value,
+            state=OutboxState.SENDING,
             lease_until=now + lease,
             attempts=OutboxMessage.attempts + 1,
         )
@@ -150,7 +135,7 @@ async def mark_sent(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id)
             .values(
-                state=OutboxState.SENT.value,
+                state=OutboxState.SENT,
                 chat_id=chat_id,
                 sent_at=now,
                 telegram_message_id=message_id,
@@ -169,9 +154,9 @@ async def release(
         if not count_attempt:
             row.attempts = max(row.attempts - 1, 0)
         if row.attempts >= MAX_ATTEMPTS:
-            row.state = OutboxState.FAILED.value
+            row.state = OutboxState.FAILED
         else:
-            row.state = OutboxState.PENDING.value
+            row.state = OutboxState.PENDING
             row.due_at = due_at
         row.lease_until = None
         row.last_error = error
@@ -183,7 +168,7 @@ async def finish(db: Database, row_id: int, state: OutboxState, error: str | Non
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id)
-            .values(state=state.value, lease_until=None, last_error=error)
+            .values(state=state, lease_until=None, last_error=error)
         )
 
 
@@ -205,9 +190,9 @@ async def mark_unreachable(db: Database, person_id: int, now: datetime, reason: 
             update(OutboxMessage)
             .where(
                 OutboxMessage.person_id == person_id,
-                OutboxMessage.state.in_([OutboxState.PENDING.value, OutboxState.SENDING.value]),
+                OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
             )
-            .values(state=OutboxState.UNREACHABLE.value, last_error=reason, lease_until=None)
+            .values(state=OutboxState.UNREACHABLE, last_error=reason, lease_until=None)
         )
         told: list[int] = []
         if first_time:
@@ -225,7 +210,7 @@ async def mark_unreachable(db: Database, person_id: int, now: datetime, reason: 
                     Planned(
                         f"unreachable:{person.id}:{now:%Y%m%d%H%M}:{organizer.id}",
                         organizer.id,
-                        Kind.UNREACHABLE_REPORT,
+                        OutboxKind.UNREACHABLE_REPORT,
                         {"person_id": person.id, "reason": reason},
                         now,
                     ),
@@ -271,7 +256,7 @@ async def report_expired(db: Database, row_ids: list[int], now: datetime) -> int
                     Planned(
                         f"expired:{min(ids)}:{organizer.id}",
                         organizer.id,
-                        Kind.EXPIRED_REPORT,
+                        OutboxKind.EXPIRED_REPORT,
                         {"count": len(ids)},
                         now,
                     ),

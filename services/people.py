@@ -10,7 +10,8 @@ from liaison.services.audit import record
 from liaison.services.errors import UnknownLocale, UnknownTimezone
 from liaison.services.timezones import canonical_timezone
 from liaison.storage.database import Database
-from liaison.storage.models import Person, Programme, Role
+from liaison.storage.enums import Role
+from liaison.storage.models import Person, Programme
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
 

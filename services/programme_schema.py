@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -17,6 +16,7 @@ from pydantic import (
 )
 
 from liaison.services.timezones import is_valid_timezone
+from liaison.storage.enums import AssignmentKind, Location, QuestionKind, SessionKind
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
@@ -91,29 +91,12 @@ class ProgrammeInfo(Strict):
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
 
 
-class Location(StrEnum):
-    HOME = "home"
-    ABROAD = "abroad"
-
-
 class PhaseDef(Strict):
     key: Key
     title: Text
     location: Location
     start: date
     end: date
-
-
-class SessionKind(StrEnum):
-    LECTURE = "lecture"
-    CASE = "case"
-    VISIT = "visit"
-    PLACEMENT = "placement"
-    COMMUNITY = "community"
-    MEETING = "meeting"
-    EXAM = "exam"
-    TRAVEL = "travel"
-    OTHER = "other"
 
 
 class SessionDef(Strict):
@@ -125,12 +108,6 @@ class SessionDef(Strict):
     end: EndTime
     timezone: TimeZoneName | None = None
     place: str | None = None
-
-
-class AssignmentKind(StrEnum):
-    STAGE_REPORT = "stage_report"
-    RESEARCH_PAPER = "research_paper"
-    PRE_DEPARTURE_RESEARCH = "pre_departure_research"
 
 
 class AssignmentDef(Strict):
@@ -153,14 +130,6 @@ class AssignmentDef(Strict):
             if not re.fullmatch(r"[a-z0-9]{1,8}", fmt):
                 raise ValueError(f"not a file extension: {fmt!r}")
         return cleaned
-
-
-class QuestionKind(StrEnum):
-    TEXT = "text"
-    VOICE_OR_TEXT = "voice_or_text"
-    CHOICE = "choice"
-    SCALE = "scale"
-    YES_NO = "yes_no"
 
 
 class ChoiceOption(Strict):

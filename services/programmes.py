@@ -21,15 +21,10 @@ from liaison.services.document import (
     read_document,
     validation_problems,
 )
-from liaison.services.programme_schema import (
-    AlertRule,
-    Location,
-    ProgrammeFile,
-    QuestionDef,
-    QuestionKind,
-)
+from liaison.services.programme_schema import AlertRule, ProgrammeFile, QuestionDef
 from liaison.services.timezones import NonexistentLocalTime, local_to_utc
 from liaison.storage.database import Database
+from liaison.storage.enums import AssignmentKind, Location, QuestionKind, SessionKind
 from liaison.storage.models import (
     Assignment,
     Phase,
@@ -45,7 +40,7 @@ from liaison.storage.models import (
 class PlannedSession:
     key: str
     phase: str | None
-    kind: str
+    kind: SessionKind
     title_zh: str
     title_en: str
     starts_at: datetime
@@ -57,7 +52,7 @@ class PlannedSession:
 @dataclass(frozen=True)
 class PlannedAssignment:
     key: str
-    kind: str
+    kind: AssignmentKind
     phase: str | None
     title_zh: str
     title_en: str
@@ -174,7 +169,7 @@ def plan_programme(path: Path) -> ProgrammePlan:
                 PlannedSession(
                     item.key,
                     item.phase,
-                    item.kind.value,
+                    item.kind,
                     item.title.zh,
                     item.title.english(),
                     starts,
@@ -200,7 +195,7 @@ def plan_programme(path: Path) -> ProgrammePlan:
             plan.assignments.append(
                 PlannedAssignment(
                     task.key,
-                    task.kind.value,
+                    task.kind,
                     task.phase,
                     task.title.zh,
                     task.title.english(),
@@ -287,7 +282,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
     for item in definition.phases:
         phase = phases.pop(item.key, None) or Phase(programme_id=info.id, key=item.key)
         phase.title_zh, phase.title_en = item.title.zh, item.title.english()
-        phase.location = item.location.value
+        phase.location = item.location
         phase.starts_on, phase.ends_on = item.start, item.end
         session.add(phase)
     for stale in phases.values():
@@ -361,7 +356,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
                 survey_id=survey.id, key=question.key
             )
             row_q.position = position
-            row_q.kind = question.kind.value
+            row_q.kind = question.kind
             row_q.text_zh, row_q.text_en = question.text.zh, question.text.english()
             row_q.options = [
                 {"key": o.key, "zh": o.zh, "en": o.en or o.zh} for o in question.options

@@ -19,7 +19,8 @@ from liaison.services.document import Problem
 from liaison.services.phones import normalise_phone
 from liaison.services.timezones import canonical_timezone, local_to_utc, zone
 from liaison.storage.database import Database
-from liaison.storage.models import Assignment, Extension, Person, PersonStatus, Programme, Role
+from liaison.storage.enums import PersonStatus, Role
+from liaison.storage.models import Assignment, Extension, Person, Programme
 
 # Column names as organizers write them, in English or Chinese.
 HEADER_ALIASES = {
@@ -195,7 +196,7 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
             reasons.append(f"phone {raw_phone!r} duplicates row {phones_seen[phone]}")
         else:
             phones_seen[phone] = line
-        raw_role = get("role").lower() or Role.CADRE.value
+        raw_role = get("role").lower() or Role.CADRE
         role = ROLE_ALIASES.get(raw_role) or (
             Role(raw_role) if raw_role in Role._value2member_map_ else None
         )
@@ -221,7 +222,7 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
                 score = float(get("english_score"))
             except ValueError:
                 reasons.append(f"english_score {get('english_score')!r} is not a number")
-        raw_status = get("status").lower() or PersonStatus.SELECTED.value
+        raw_status = get("status").lower() or PersonStatus.SELECTED
         if raw_status not in PersonStatus._value2member_map_:
             allowed = ", ".join(s.value for s in PersonStatus)
             reasons.append(f"status {raw_status!r} is not one of {allowed}")
@@ -284,11 +285,11 @@ async def import_roster(
             else:
                 updated += 1
             person.name, person.unit, person.position = row.name, row.unit, row.position
-            person.role = row.role.value
+            person.role = row.role
             person.locale = row.locale or person.locale
             person.timezone = row.timezone or person.timezone
             person.test_batch, person.english_score = row.test_batch, row.english_score
-            person.bft_level, person.status = row.bft_level, row.status.value
+            person.bft_level, person.status = row.bft_level, row.status
             person.notes = row.notes
             if row.extensions:
                 await session.flush()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from liaison.services.people import Actor
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
+from liaison.storage.enums import Location, SessionKind
 from liaison.storage.models import Phase, Session
 
 
@@ -26,7 +27,7 @@ class PhaseView:
     key: str
     title_zh: str
     title_en: str
-    location: str
+    location: Location
     starts_on: date
     ends_on: date
 
@@ -34,7 +35,7 @@ class PhaseView:
 @dataclass(frozen=True)
 class SessionView:
     key: str
-    kind: str
+    kind: SessionKind
     title_zh: str
     title_en: str
     starts_at: datetime

@@ -16,22 +16,20 @@ from liaison.services.archive import MAX_DOWNLOAD_BYTES, archive_bytes
 from liaison.services.audit import record
 from liaison.services.errors import DomainError
 from liaison.services.file_checks import check_file
-from liaison.services.outbox import Kind, Planned, enqueue
+from liaison.services.outbox import Planned, enqueue
 from liaison.services.people import Actor
 from liaison.storage.database import Database
+from liaison.storage.enums import AssignmentKind, DraftStep, OutboxKind, ReviewStatus, Role
 from liaison.storage.models import (
     Assignment,
     Extension,
     Person,
     Programme,
-    Role,
     StoredFile,
     Submission,
     SubmissionDraft,
 )
 from liaison.storage.queries import reachable_staff
-
-PAPER = "research_paper"
 
 
 class NotYourAssignment(DomainError):
@@ -74,7 +72,7 @@ class DuplicateFile(DomainError):
 class AssignmentView:
     id: int
     key: str
-    kind: str
+    kind: AssignmentKind
     title_zh: str
     title_en: str
     due_at: datetime
@@ -96,7 +94,7 @@ class DraftFile:
 class DraftView:
     id: int
     assignment: AssignmentView
-    step: str
+    step: DraftStep
     title: str | None
     abstract: str | None
     text: str
@@ -127,7 +125,7 @@ class SubmissionView:
     version: int
     submitted_at: datetime
     is_late: bool
-    review_status: str
+    review_status: ReviewStatus
     feedback: str | None
     score: float | None
     files: list[DraftFile]
@@ -246,7 +244,9 @@ async def start_draft(db: Database, actor: Actor, assignment_id: int, now: datet
             draft = SubmissionDraft(
                 person_id=actor.person_id,
                 assignment_id=assignment.id,
-                step="title" if assignment.kind == PAPER else "collect",
+                step=DraftStep.TITLE
+                if assignment.kind is AssignmentKind.RESEARCH_PAPER
+                else DraftStep.COLLECT,
                 text="",
                 created_at=now,
                 updated_at=now,
@@ -277,12 +277,12 @@ async def add_text(db: Database, person_id: int, text: str, now: datetime) -> Dr
     """Fills the paper's title, then its abstract, then adds to the body (kept whole)."""
     async with db.transaction() as session:
         draft = await _draft(session, person_id)
-        if draft.step == "title":
+        if draft.step is DraftStep.TITLE:
             draft.title = text.strip()[:500]
-            draft.step = "abstract"
-        elif draft.step == "abstract":
+            draft.step = DraftStep.ABSTRACT
+        elif draft.step is DraftStep.ABSTRACT:
             draft.abstract = text.strip()
-            draft.step = "collect"
+            draft.step = DraftStep.COLLECT
         else:
             draft.text = f"{draft.text}\n\n{text}" if draft.text else text
         draft.updated_at, draft.reminded_at = now, None
@@ -475,7 +475,7 @@ async def submit(
             text=draft.text or None,
             submitted_at=now,
             is_late=now > due,
-            review_status="pending",
+            review_status=ReviewStatus.PENDING,
         )
         session.add(submission)
         await session.flush()
@@ -513,7 +513,7 @@ async def submit(
                     Planned(
                         f"submitted:{submission.id}:{organizer.id}",
                         organizer.id,
-                        Kind.SUBMISSION_NOTICE,
+                        OutboxKind.SUBMISSION_NOTICE,
                         {"submission_id": submission.id},
                         now,
                     ),
@@ -618,7 +618,7 @@ async def drop_idle_drafts(
                 Planned(
                     f"draft-dropped:{view.id}",
                     person_id,
-                    Kind.DRAFT_DROPPED,
+                    OutboxKind.DRAFT_DROPPED,
                     {"title_zh": view.assignment.title_zh, "title_en": view.assignment.title_en},
                     now,
                 ),

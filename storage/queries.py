@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liaison.storage.models import Person, Role
+from liaison.storage.enums import Role
+from liaison.storage.models import Person
 
 
 async def reachable_staff(
@@ -20,7 +21,7 @@ async def reachable_staff(
         select(Person)
         .where(
             Person.programme_id == programme_id,
-            Person.role.in_([role.value for role in roles]),
+            Person.role.in_(roles),
             Person.telegram_chat_id.is_not(None),
             Person.unreachable_at.is_(None),
         )

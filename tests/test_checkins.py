@@ -8,14 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from liaison.services.clock import FakeClock
-from liaison.storage.models import (
-    AuditEvent,
-    OutboxMessage,
-    RunState,
-    StoredFile,
-    SurveyAnswer,
-    SurveyRun,
-)
+from liaison.storage.enums import RunState
+from liaison.storage.models import AuditEvent, OutboxMessage, StoredFile, SurveyAnswer, SurveyRun
 from liaison.ui.callbacks import CheckinButton
 from liaison.ui.i18n import translator
 from tests.conftest import ORGANIZER_CHEN, ORGANIZER_LIU, WANG, ZHANG, Harness, _harness

@@ -14,9 +14,10 @@ from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Fault, RecordingReques
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.sender.pacer import Pacer
 from liaison.services.clock import FakeClock
-from liaison.services.outbox import Kind, Planned, claim_due, enqueue
+from liaison.services.outbox import Planned, claim_due, enqueue
 from liaison.storage.database import Database
-from liaison.storage.models import OutboxMessage, OutboxState, Person, Programme
+from liaison.storage.enums import OutboxKind, OutboxState
+from liaison.storage.models import OutboxMessage, Person, Programme
 from tests.conftest import POSTGRES_URL, Harness, require_postgres
 
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
@@ -60,7 +61,9 @@ async def fan_out(db: Database, person_ids: list[int], due: datetime = NOW) -> N
         for person_id in person_ids:
             await enqueue(
                 session,
-                Planned(f"notice:{person_id}", person_id, Kind.EXPIRED_REPORT, {"count": 1}, due),
+                Planned(
+                    f"notice:{person_id}", person_id, OutboxKind.EXPIRED_REPORT, {"count": 1}, due
+                ),
             )
 
 
@@ -153,7 +156,7 @@ async def test_429_mid_fan_out_pauses_then_sends_the_rest_once(db: Database) -> 
     assert sent_before + second.sent == 12
     per_chat = Counter(str(p["chat_id"]) for p in request.sent())
     assert len(per_chat) == 12 and set(per_chat.values()) == {1}
-    assert (await states(db)) == Counter({OutboxState.SENT.value: 12})
+    assert (await states(db)) == Counter({OutboxState.SENT: 12})
 
 
 async def test_403_marks_the_person_unreachable_and_tells_organizers(db: Database) -> None:
@@ -164,7 +167,9 @@ async def test_403_marks_the_person_unreachable_and_tells_organizers(db: Databas
     async with db.transaction() as session:
         await enqueue(
             session,
-            Planned("later", cadre, Kind.EXPIRED_REPORT, {"count": 2}, NOW + timedelta(hours=1)),
+            Planned(
+                "later", cadre, OutboxKind.EXPIRED_REPORT, {"count": 2}, NOW + timedelta(hours=1)
+            ),
         )
     request = RecordingRequest()
     request.fail(Fault.FORBIDDEN, chat_id=10_000)
@@ -237,7 +242,7 @@ async def test_persistent_failure_ends_failed_after_the_last_attempt(db: Databas
     for _ in range(10):
         await dispatcher.run_once()
         clock.advance(timedelta(hours=1))
-    assert (await states(db)) == Counter({OutboxState.FAILED.value: 1})
+    assert (await states(db)) == Counter({OutboxState.FAILED: 1})
 
 
 async def test_migrated_chat_gets_the_message_once_at_its_new_id(db: Database) -> None:

@@ -14,9 +14,10 @@ from telegram import InlineKeyboardMarkup
 from liaison.services import checkin_flow as flow
 from liaison.services import submissions as sub
 from liaison.services.digest import Digest, build_digest
-from liaison.services.outbox import Claimed, Kind
+from liaison.services.outbox import Claimed
 from liaison.services.people import Actor, actor_by_id
 from liaison.storage.database import Database
+from liaison.storage.enums import OutboxKind
 from liaison.ui.checkin import answer_text, greeting, start_keyboard
 from liaison.ui.i18n import Translator, choose_locale, translator
 from liaison.ui.submissions import KIND_COMMAND
@@ -42,12 +43,12 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
         return None
     chat_id = reader.chat_id
     t = _translator(reader)
-    kind = Kind(row.kind)
-    if kind in (Kind.CHECKIN_PROMPT, Kind.CHECKIN_REMINDER):
+    kind = OutboxKind(row.kind)
+    if kind in (OutboxKind.CHECKIN_PROMPT, OutboxKind.CHECKIN_REMINDER):
         view = await flow.view_run(db, int(row.payload["run_id"]))
         if not view.is_open(now):
             return None
-        if kind is Kind.CHECKIN_PROMPT:
+        if kind is OutboxKind.CHECKIN_PROMPT:
             return Rendered(chat_id, greeting(view, t), start_keyboard(view, t))
         answered = sum(1 for q in view.questions if q.key in view.answers)
         text = t(
@@ -56,7 +57,7 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
             answered=answered, count=len(view.questions), when=t.full(view.closes_at, view.timezone)
         )
         return Rendered(chat_id, text, start_keyboard(view, t, resume=answered > 0))
-    if kind is Kind.CHECKIN_ESCALATION:
+    if kind is OutboxKind.CHECKIN_ESCALATION:
         run_id = int(row.payload["run_id"])
         view = await flow.view_run(db, run_id)
         if view.state in ("completed",):
@@ -79,7 +80,7 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
             ]
         )
         return Rendered(chat_id, text)
-    if kind is Kind.CHECKIN_ALERT:
+    if kind is OutboxKind.CHECKIN_ALERT:
         run_id = int(row.payload["run_id"])
         view = await flow.view_run(db, run_id)
         cadre = await actor_by_id(db, view.person_id)
@@ -99,7 +100,7 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
         lines.append(t("Phone: {phone}").format(phone=escape(cadre.phone)))
         lines.append(t("After the call, tap /note_{run} to record your notes.").format(run=run_id))
         return Rendered(chat_id, "\n".join(lines))
-    if kind is Kind.UNREACHABLE_REPORT:
+    if kind is OutboxKind.UNREACHABLE_REPORT:
         person = await actor_by_id(db, int(row.payload["person_id"]))
         if person is None:
             return None
@@ -108,7 +109,7 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
             "chat). Phone: {phone}"
         ).format(name=escape(person.name), phone=escape(person.phone))
         return Rendered(chat_id, "⚠️ " + text)
-    if kind is Kind.EXPIRED_REPORT:
+    if kind is OutboxKind.EXPIRED_REPORT:
         count = int(row.payload["count"])
         text = t.plural(
             "While the bot was offline, {count} scheduled message became too old and was not "
@@ -118,11 +119,11 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
             count,
         ).format(count=count)
         return Rendered(chat_id, "ℹ️ " + text)
-    if kind in (Kind.DEADLINE_REMINDER, Kind.OVERDUE_REMINDER):
+    if kind in (OutboxKind.DEADLINE_REMINDER, OutboxKind.OVERDUE_REMINDER):
         return await _deadline(db, row, reader, t, chat_id, now)
-    if kind in (Kind.DRAFT_REMINDER, Kind.DRAFT_DROPPED):
+    if kind in (OutboxKind.DRAFT_REMINDER, OutboxKind.DRAFT_DROPPED):
         return await _draft(db, row, t, chat_id)
-    if kind is Kind.SUBMISSION_NOTICE:
+    if kind is OutboxKind.SUBMISSION_NOTICE:
         info = await sub.submission_summary(db, int(row.payload["submission_id"]))
         text = t("{name} submitted {title}, version {version}.").format(
             name=escape(str(info["name"])),
@@ -132,7 +133,7 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
         if info["late"]:
             text += " " + t("(late)")
         return Rendered(chat_id, "📥 " + text)
-    if kind is Kind.DIGEST:
+    if kind is OutboxKind.DIGEST:
         until = datetime.fromisoformat(str(row.payload["until"]))
         digest = await build_digest(db, str(row.payload["programme_id"]), until)
         return Rendered(chat_id, render_digest(digest, reader, t))
@@ -151,7 +152,7 @@ async def _deadline(
     title = escape(t.pick(view.title_zh, view.title_en))
     command = "/" + KIND_COMMAND.get(view.kind, "report")
     when = t.with_other_zone(view.due_at, reader.timezone, reader.home_timezone, full=True)
-    if Kind(row.kind) is Kind.DEADLINE_REMINDER:
+    if OutboxKind(row.kind) is OutboxKind.DEADLINE_REMINDER:
         text = t("Reminder: {title} is due {when} ({relative}). Submit it with {command}.").format(
             title=title, when=when, relative=t.relative(view.due_at - now), command=command
         )
@@ -164,7 +165,7 @@ async def _deadline(
 
 
 async def _draft(db: Database, row: Claimed, t: Translator, chat_id: int) -> Rendered | None:
-    if Kind(row.kind) is Kind.DRAFT_REMINDER:
+    if OutboxKind(row.kind) is OutboxKind.DRAFT_REMINDER:
         draft = await sub.draft_exists(db, int(row.payload["draft_id"]))
         if draft is None:
             return None

@@ -10,6 +10,7 @@ from liaison.services import submissions as sub
 from liaison.services.errors import DomainError
 from liaison.services.people import Actor
 from liaison.services.submissions import AssignmentView, DraftView
+from liaison.storage.enums import DraftStep
 from liaison.ui.callbacks import SubmissionButton
 from liaison.ui.i18n import N_, Translator
 from liaison.ui.text import escape
@@ -93,9 +94,9 @@ def preview_keyboard(draft: DraftView, t: Translator) -> InlineKeyboardMarkup:
 
 
 def step_prompt(draft: DraftView, t: Translator) -> str | None:
-    if draft.step == "title":
+    if draft.step is DraftStep.TITLE:
         return t("Please send the title of your paper.")
-    if draft.step == "abstract":
+    if draft.step is DraftStep.ABSTRACT:
         return t("Now send a short abstract (a few sentences).")
     return None
 

@@ -8,12 +8,11 @@ from liaison.storage.models.assignments import (
     SubmissionDraft,
 )
 from liaison.storage.models.audit import AuditEvent, ProcessedUpdate
-from liaison.storage.models.outbox import OutboxMessage, OutboxState
-from liaison.storage.models.people import EnrolmentCode, Person, PersonStatus, Role
+from liaison.storage.models.outbox import OutboxMessage
+from liaison.storage.models.people import EnrolmentCode, Person
 from liaison.storage.models.programme import Phase, Programme, Session
 from liaison.storage.models.surveys import (
     Absence,
-    RunState,
     Survey,
     SurveyAnswer,
     SurveyQuestion,
@@ -27,14 +26,10 @@ __all__ = [
     "EnrolmentCode",
     "Extension",
     "OutboxMessage",
-    "OutboxState",
     "Person",
-    "PersonStatus",
     "Phase",
     "ProcessedUpdate",
     "Programme",
-    "Role",
-    "RunState",
     "Session",
     "StoredFile",
     "Submission",

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
+from liaison.storage.enums import AssignmentKind, DraftStep, ReviewStatus, enum_column
 
 
 class Assignment(Base):
@@ -20,8 +21,7 @@ class Assignment(Base):
     )
     phase_id: Mapped[int | None] = mapped_column(ForeignKey("phases.id", ondelete="SET NULL"))
     key: Mapped[str] = mapped_column(String(64))
-    # stage_report, research_paper or pre_departure_research
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[AssignmentKind] = mapped_column(enum_column(AssignmentKind, 32))
     title_zh: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str] = mapped_column(String(300))
     description_zh: Mapped[str | None] = mapped_column(Text)
@@ -65,7 +65,9 @@ class Submission(Base):
     text: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime]
     is_late: Mapped[bool] = mapped_column(default=False)
-    review_status: Mapped[str] = mapped_column(String(16), default="pending")
+    review_status: Mapped[ReviewStatus] = mapped_column(
+        enum_column(ReviewStatus, 16), default=ReviewStatus.PENDING
+    )
     feedback: Mapped[str | None] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
@@ -102,8 +104,7 @@ class SubmissionDraft(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), unique=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
-    # title → abstract → collect for a paper; collect only for reports.
-    step: Mapped[str] = mapped_column(String(16))
+    step: Mapped[DraftStep] = mapped_column(enum_column(DraftStep, 16))
     title: Mapped[str | None] = mapped_column(String(500))
     abstract: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text, default="")

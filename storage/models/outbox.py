@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
-
-
-class OutboxState(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    SKIPPED = "skipped"
-    UNREACHABLE = "unreachable"
+from liaison.storage.enums import OutboxKind, OutboxState, enum_column
 
 
 class OutboxMessage(Base):
@@ -31,12 +21,14 @@ class OutboxMessage(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     # The chat it went to: taken from the recipient at send time, so a migration is followed.
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[OutboxKind] = mapped_column(enum_column(OutboxKind, 32))
     # Codes and data only: the text is rendered at send time in the reader's locale and zone.
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     due_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
-    state: Mapped[str] = mapped_column(String(16), default=OutboxState.PENDING)
+    state: Mapped[OutboxState] = mapped_column(
+        enum_column(OutboxState, 16), default=OutboxState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
-
-
-class Role(StrEnum):
-    CADRE = "cadre"
-    ORGANIZER = "organizer"
-    OBSERVER = "observer"
-
-
-class PersonStatus(StrEnum):
-    """Roster status through the lifecycle; stored as text, values are stable."""
-
-    CANDIDATE = "candidate"
-    SHORTLISTED = "shortlisted"
-    SELECTED = "selected"
-    ACTIVE = "active"
-    WITHDRAWN = "withdrawn"
-    RETURNED = "returned"
+from liaison.storage.enums import PersonStatus, Role, enum_column
 
 
 class Person(Base):
@@ -42,10 +25,12 @@ class Person(Base):
     position: Mapped[str | None] = mapped_column(String(200))
     # E.164, normalised on import so a shared contact matches whatever the roster wrote.
     phone: Mapped[str] = mapped_column(String(32))
-    role: Mapped[str] = mapped_column(String(16), default=Role.CADRE)
+    role: Mapped[Role] = mapped_column(enum_column(Role, 16), default=Role.CADRE)
     locale: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default=PersonStatus.SELECTED)
+    status: Mapped[PersonStatus] = mapped_column(
+        enum_column(PersonStatus, 16), default=PersonStatus.SELECTED
+    )
     test_batch: Mapped[int | None]
     english_score: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
     bft_level: Mapped[str | None] = mapped_column(String(32))

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
+from liaison.storage.enums import Location, SessionKind, enum_column
 
 
 class Programme(Base):
@@ -41,8 +42,7 @@ class Phase(Base):
     key: Mapped[str] = mapped_column(String(64))
     title_zh: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str] = mapped_column(String(200))
-    # Where the cohort is during the phase: "home" or "abroad".
-    location: Mapped[str] = mapped_column(String(16))
+    location: Mapped[Location] = mapped_column(enum_column(Location, 16))
     starts_on: Mapped[date]
     ends_on: Mapped[date]
 
@@ -61,7 +61,7 @@ class Session(Base):
     )
     phase_id: Mapped[int | None] = mapped_column(ForeignKey("phases.id", ondelete="SET NULL"))
     key: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[SessionKind] = mapped_column(enum_column(SessionKind, 32))
     title_zh: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str] = mapped_column(String(300))
     starts_at: Mapped[datetime] = mapped_column(index=True)

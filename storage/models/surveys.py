@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
-
-
-class RunState(StrEnum):
-    DUE = "due"
-    SENT = "sent"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    MISSED = "missed"
-    ESCALATED = "escalated"
+from liaison.storage.enums import QuestionKind, RunState, enum_column
 
 
 class Survey(Base):
@@ -50,8 +41,7 @@ class SurveyQuestion(Base):
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(64))
     position: Mapped[int]
-    # text, voice_or_text, choice, scale, yes_no
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[QuestionKind] = mapped_column(enum_column(QuestionKind, 16))
     text_zh: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text)
     options: Mapped[list[dict[str, str]]] = mapped_column(JSONDoc, default=list)
@@ -72,7 +62,9 @@ class SurveyRun(Base):
     slot_at: Mapped[datetime] = mapped_column(index=True)
     closes_at: Mapped[datetime]
     timezone: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default=RunState.DUE, index=True)
+    state: Mapped[RunState] = mapped_column(
+        enum_column(RunState, 16), default=RunState.DUE, index=True
+    )
     current_question: Mapped[int] = mapped_column(default=0)
     # True while one answer is being changed from the summary; after it, back to the summary.
     editing: Mapped[bool] = mapped_column(default=False)

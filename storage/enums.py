@@ -1,0 +1,130 @@
+"""The domain's closed vocabularies, stored as their text values (stable once persisted).
+
+Columns use ``enum_column``: a non-native Enum keeps the schema a plain VARCHAR of the
+same length, while Python code reads and writes the enum members, never bare strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import Enum
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def enum_column(enum: type[E], length: int) -> Enum:
+    """A VARCHAR(length) column that loads and stores ``enum`` members by their values."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Role(StrEnum):
+    CADRE = "cadre"
+    ORGANIZER = "organizer"
+    OBSERVER = "observer"
+
+
+class PersonStatus(StrEnum):
+    """Roster status through the lifecycle."""
+
+    CANDIDATE = "candidate"
+    SHORTLISTED = "shortlisted"
+    SELECTED = "selected"
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    RETURNED = "returned"
+
+
+class Location(StrEnum):
+    """Where the cohort is during a phase."""
+
+    HOME = "home"
+    ABROAD = "abroad"
+
+
+class SessionKind(StrEnum):
+    LECTURE = "lecture"
+    CASE = "case"
+    VISIT = "visit"
+    PLACEMENT = "placement"
+    COMMUNITY = "community"
+    MEETING = "meeting"
+    EXAM = "exam"
+    TRAVEL = "travel"
+    OTHER = "other"
+
+
+class AssignmentKind(StrEnum):
+    STAGE_REPORT = "stage_report"
+    RESEARCH_PAPER = "research_paper"
+    PRE_DEPARTURE_RESEARCH = "pre_departure_research"
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    REVIEWED = "reviewed"
+    RETURNED = "returned"
+
+
+class DraftStep(StrEnum):
+    """A paper asks for its title, then its abstract, then collects; reports only collect."""
+
+    TITLE = "title"
+    ABSTRACT = "abstract"
+    COLLECT = "collect"
+
+
+class QuestionKind(StrEnum):
+    TEXT = "text"
+    VOICE_OR_TEXT = "voice_or_text"
+    CHOICE = "choice"
+    SCALE = "scale"
+    YES_NO = "yes_no"
+
+
+class RunState(StrEnum):
+    """A check-in run's state; services/checkins/states.py says which moves are allowed."""
+
+    DUE = "due"
+    SENT = "sent"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    MISSED = "missed"
+    ESCALATED = "escalated"
+
+
+class OutboxState(StrEnum):
+    """An outbox row's state; services/outbox/states.py says which moves are allowed."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    SKIPPED = "skipped"
+    UNREACHABLE = "unreachable"
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row is; each kind has its typed payload in services/outbox/payloads.py."""
+
+    CHECKIN_PROMPT = "checkin_prompt"
+    CHECKIN_REMINDER = "checkin_reminder"
+    CHECKIN_ESCALATION = "checkin_escalation"
+    CHECKIN_ALERT = "checkin_alert"
+    EXPIRED_REPORT = "expired_report"
+    UNREACHABLE_REPORT = "unreachable_report"
+    SUBMISSION_NOTICE = "submission_notice"
+    DEADLINE_REMINDER = "deadline_reminder"
+    OVERDUE_REMINDER = "overdue_reminder"
+    DRAFT_REMINDER = "draft_reminder"
+    DRAFT_DROPPED = "draft_dropped"
+    DIGEST = "digest"
