@@ -28,8 +28,9 @@ from liaison.sender.outbox_sender import OutboxSender
 from liaison.sender.pacer import Pacer
 from liaison.services.checkin_plan import plan_checkins
 from liaison.services.clock import FakeClock
-from liaison.services.outbox import Planned, enqueue
-from liaison.services.programmes import load_programme
+from liaison.services.outbox.payloads import ExpiredPayload
+from liaison.services.outbox.queue import Planned, enqueue
+from liaison.services.programmes.loading import load_programme
 from liaison.storage.base import Base
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind
@@ -106,7 +107,13 @@ async def bench_dispatch(url: str) -> float:
         for person_id in ids:
             await enqueue(
                 session,
-                Planned(f"b:{person_id}", person_id, OutboxKind.EXPIRED_REPORT, {"count": 1}, now),
+                Planned(
+                    f"b:{person_id}",
+                    person_id,
+                    OutboxKind.EXPIRED_REPORT,
+                    ExpiredPayload(count=1),
+                    now,
+                ),
             )
     request = RecordingRequest()
     bot = Bot(FAKE_TOKEN, request=request)

@@ -14,7 +14,7 @@ import click
 
 from liaison.bot.settings import Mode, Settings, SettingsError, load_settings
 from liaison.services.clock import SystemClock
-from liaison.services.document import DocumentError
+from liaison.services.programmes.document import DocumentError
 from liaison.storage.database import Database
 
 T = TypeVar("T")
@@ -156,7 +156,7 @@ def _report(exc: DocumentError) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def programme_check(file: Path) -> None:
     """Validates FILE without writing anything."""
-    from liaison.services.programmes import plan_programme
+    from liaison.services.programmes.loading import plan_programme
 
     try:
         plan = plan_programme(file)
@@ -175,7 +175,7 @@ def programme_check(file: Path) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def programme_load(file: Path) -> None:
     """Validates FILE and writes it in one transaction (again: updates in place)."""
-    from liaison.services.programmes import load_programme
+    from liaison.services.programmes.loading import load_programme
     from liaison.storage.migrate import upgrade
 
     settings = _settings()

@@ -24,7 +24,7 @@ async def plan_tick(context: BotContext) -> None:
     checkins, deadlines = report.checkins, report.deadlines
     if checkins.runs_created or checkins.reminders or checkins.escalations:
         log.info("planned check-ins %s", checkins)
-    if deadlines.reminders or deadlines.digests or deadlines.drafts_reminded:
+    if deadlines.reminders or report.digests or deadlines.drafts_reminded:
         log.info("planned deadlines %s", deadlines)
 
 

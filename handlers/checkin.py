@@ -7,7 +7,6 @@ nothing about a run lives in this process between two updates.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from telegram import Update
 from telegram.error import BadRequest
@@ -15,52 +14,20 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from liaison.handlers import fallback
 from liaison.handlers.replies import reply
-from liaison.services import checkin_flow as flow
-from liaison.services import submissions as sub
-from liaison.services.archive import MAX_DOWNLOAD_BYTES, archive_bytes
-from liaison.services.checkin_flow import (
-    InvalidAnswer,
-    NoOpenRun,
-    NotYourRun,
-    RunClosed,
-    RunView,
-    StaleQuestion,
-)
+from liaison.services.checkins import conversation as flow
+from liaison.services.checkins.answers import InvalidAnswer
+from liaison.services.checkins.conversation import NotYourRun
+from liaison.services.checkins.views import RunView, view_run
 from liaison.services.errors import DomainError
-from liaison.storage.enums import Role
+from liaison.services.files.archive import MAX_DOWNLOAD_BYTES, Incoming
+from liaison.services.submissions.drafts import current_draft
+from liaison.storage.enums import QuestionKind, Role
 from liaison.ui.callbacks import BadCallback, CheckinButton, pattern
 from liaison.ui.checkin import edit_menu, greeting, step_message
 from liaison.ui.context import BotContext
-from liaison.ui.i18n import Translator
+from liaison.ui.errors import error_text
 
 log = logging.getLogger(__name__)
-
-
-def error_text(error: DomainError, t: Translator) -> str:
-    if isinstance(error, NoOpenRun):
-        return t(
-            "No check-in is open for you right now. The next one will come at its scheduled time."
-        )
-    if isinstance(error, RunClosed):
-        if str(error) == "completed":
-            return t("This check-in is already confirmed. Thank you!")
-        return t(
-            "This check-in has closed, so late answers cannot be accepted. If something is "
-            "wrong, please contact the organizers."
-        )
-    if isinstance(error, StaleQuestion):
-        return t("This question has already been answered.")
-    if isinstance(error, InvalidAnswer):
-        return {
-            "empty": t("Please send your answer as text or as a voice message."),
-            "use_buttons": t("Please choose one of the buttons below the question."),
-            "scale": t("Please answer with a number from 1 to 5, or use the buttons."),
-            "yes_no": t("Please answer Yes or No, or use the buttons."),
-            "not_optional": t("This question cannot be skipped."),
-        }.get(error.code, t("Please use the buttons below the question."))
-    if isinstance(error, NotYourRun):
-        return t("This button is no longer valid.")
-    return t("Sorry, that did not work.")
 
 
 async def show_step(update: Update, context: BotContext, view: RunView) -> None:
@@ -122,7 +89,7 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
         elif button.action == "e":
             view = await flow.edit(db, person, button.run_id, button.question, now)
         elif button.action == "m":
-            view = await flow.view_run(db, button.run_id)
+            view = await view_run(db, button.run_id)
             if view.person_id != person:
                 raise NotYourRun()
             await query.answer()
@@ -148,10 +115,10 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
     await show_step(update, context, view)
 
 
-async def _voice_file(update: Update, context: BotContext, run: RunView) -> int | None:
-    """Downloads and archives a voice answer; None (after telling the user) when it cannot."""
+async def _voice(update: Update, context: BotContext) -> Incoming | None:
+    """Downloads a voice answer; None (after telling the user) when it cannot be taken."""
     message = update.effective_message
-    if message is None or message.voice is None or context.actor is None:
+    if message is None or message.voice is None:
         return None
     voice = message.voice
     if voice.file_size and voice.file_size > MAX_DOWNLOAD_BYTES:
@@ -165,25 +132,7 @@ async def _voice_file(update: Update, context: BotContext, run: RunView) -> int 
         return None
     telegram_file = await voice.get_file()
     data = bytes(await telegram_file.download_as_bytearray())
-    question = run.question
-    archived = await archive_bytes(
-        context.db,
-        context.data_dir,
-        relative_dir=Path(context.actor.programme_id)
-        / str(context.actor.person_id)
-        / "checkins"
-        / str(run.run_id),
-        stem=question.key if question else "answer",
-        extension="ogg",
-        data=data,
-        telegram_file_id=voice.file_id,
-        telegram_file_unique_id=voice.file_unique_id,
-        original_name=None,
-        mime_type=voice.mime_type,
-        person_id=context.actor.person_id,
-        now=context.clock.now(),
-    )
-    return archived.file_id
+    return Incoming(data, voice.file_id, voice.file_unique_id, None, voice.mime_type)
 
 
 async def answer_from_message(update: Update, context: BotContext, run: RunView) -> None:
@@ -192,13 +141,13 @@ async def answer_from_message(update: Update, context: BotContext, run: RunView)
     question = run.question
     if actor is None or message is None or question is None:
         return
-    file_id = None
+    voice = None
     if message.voice is not None:
-        if question.kind not in ("text", "voice_or_text"):
+        if question.kind not in (QuestionKind.TEXT, QuestionKind.VOICE_OR_TEXT):
             await reply(update, error_text(InvalidAnswer("use_buttons"), context.t))
             return
-        file_id = await _voice_file(update, context, run)
-        if file_id is None:
+        voice = await _voice(update, context)
+        if voice is None:
             return
     elif message.text is None:
         await reply(update, error_text(InvalidAnswer("use_buttons"), context.t))
@@ -211,7 +160,8 @@ async def answer_from_message(update: Update, context: BotContext, run: RunView)
             question.index,
             message.text,
             context.clock.now(),
-            file_id=file_id,
+            voice=voice,
+            data_dir=context.data_dir,
             message_id=message.message_id,
         )
     except DomainError as error:
@@ -236,7 +186,7 @@ async def on_edited(update: Update, context: BotContext) -> None:
         await message.reply_text(error_text(error, context.t), do_quote=True)
         return
     if view is None:
-        if await sub.current_draft(context.db, actor.person_id) is not None:
+        if await current_draft(context.db, actor.person_id) is not None:
             await message.reply_text(
                 context.t(
                     "Edits are not applied to a draft. Send the correction as a new message, "

@@ -9,44 +9,12 @@ from liaison.handlers.help import help_text
 from liaison.handlers.menu import set_menu_for_chat
 from liaison.handlers.replies import reply
 from liaison.services import enrolment
-from liaison.services.errors import (
-    AlreadyEnrolled,
-    CodeExpired,
-    CodeInvalid,
-    CodeUsed,
-    ContactNotOwn,
-    DomainError,
-    PhoneNotOnRoster,
-)
+from liaison.services.errors import ContactNotOwn, DomainError
 from liaison.services.people import Actor
 from liaison.ui.context import BotContext
+from liaison.ui.errors import error_text
 from liaison.ui.i18n import Translator, translator
 from liaison.ui.text import escape
-
-
-def refusal_text(error: DomainError, t: Translator) -> str:
-    if isinstance(error, ContactNotOwn):
-        return t(
-            "That is someone else's contact. Please use the button below to share your own "
-            "phone number."
-        )
-    if isinstance(error, PhoneNotOnRoster):
-        return t(
-            "Sorry, this phone number is not on the programme's roster. If you are a "
-            "participant, ask the organizers for a one-time code and send /start CODE."
-        )
-    if isinstance(error, CodeUsed):
-        return t("This code has already been used. Please ask the organizers for a new one.")
-    if isinstance(error, CodeExpired):
-        return t("This code has expired. Please ask the organizers for a new one.")
-    if isinstance(error, AlreadyEnrolled):
-        return t(
-            "This roster entry is already linked to another Telegram account. If that is a "
-            "mistake, please contact the organizers."
-        )
-    if isinstance(error, CodeInvalid):
-        return t("This code is not valid. Please check it and try again, or ask the organizers.")
-    return t("Sorry, we could not link your account.")
 
 
 def contact_keyboard(t: Translator) -> ReplyKeyboardMarkup:
@@ -94,7 +62,7 @@ async def on_start(update: Update, context: BotContext) -> None:
                 code=context.args[0],
             )
         except DomainError as error:
-            await reply(update, refusal_text(error, t))
+            await reply(update, error_text(error, t))
             return
         await _welcome(update, context, result.actor, result.already)
         return
@@ -125,12 +93,10 @@ async def on_contact(update: Update, context: BotContext) -> None:
             default_region=context.bot_data.default_phone_region,
         )
     except ContactNotOwn as error:
-        await reply(
-            update, refusal_text(error, context.t), reply_markup=contact_keyboard(context.t)
-        )
+        await reply(update, error_text(error, context.t), reply_markup=contact_keyboard(context.t))
         return
     except DomainError as error:
-        await reply(update, refusal_text(error, context.t), reply_markup=ReplyKeyboardRemove())
+        await reply(update, error_text(error, context.t), reply_markup=ReplyKeyboardRemove())
         return
     await _welcome(update, context, result.actor, result.already)
 

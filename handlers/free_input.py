@@ -14,9 +14,9 @@ from liaison.handlers.checkin import answer_from_message
 from liaison.handlers.organizer import consume_awaiting
 from liaison.handlers.replies import reply
 from liaison.handlers.submissions import draft_input
-from liaison.services import checkin_flow as flow
-from liaison.services import submissions as sub
-from liaison.services.absences import get_awaiting, set_awaiting
+from liaison.services.checkins.views import open_run
+from liaison.services.people import get_awaiting, set_awaiting
+from liaison.services.submissions.drafts import current_draft, discard
 from liaison.storage.enums import Role, RunState
 from liaison.ui.context import BotContext
 
@@ -34,8 +34,8 @@ async def on_message(update: Update, context: BotContext) -> None:
         await fallback.on_other_message(update, context)
         return
     now = context.clock.now()
-    run = await flow.open_run(context.db, actor.person_id, now)
-    draft = await sub.current_draft(context.db, actor.person_id)
+    run = await open_run(context.db, actor.person_id, now)
+    draft = await current_draft(context.db, actor.person_id)
     started = run is not None and (run.state in STARTED or bool(run.answers))
     is_file = message.document is not None or bool(message.photo)
     if run is not None and started and not run.at_summary and not is_file:
@@ -77,7 +77,7 @@ async def on_cancel(update: Update, context: BotContext) -> None:
     if await get_awaiting(context.db, actor.person_id):
         await set_awaiting(context.db, actor.person_id, None)
         cancelled = True
-    dropped = await sub.discard(context.db, context.data_dir, actor.person_id, context.clock.now())
+    dropped = await discard(context.db, context.data_dir, actor.person_id, context.clock.now())
     if dropped is not None:
         await reply(update, context.t("Draft discarded."))
         return

@@ -1,75 +1,59 @@
-"""Organizer commands of the tracking work: notes of real calls, absences."""
+"""Organizer commands of the tracking work: notes of real calls, absences, extensions."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
+from liaison.handlers.access import organizer_only
 from liaison.handlers.replies import reply
-from liaison.services import checkin_flow as flow
-from liaison.services.absences import get_awaiting, record_absence, set_awaiting
-from liaison.services.errors import (
-    AmbiguousName,
-    DomainError,
-    InvalidDate,
-    NotAllowed,
-    PersonNotFound,
-)
+from liaison.services.checkins.absences import record_absence
+from liaison.services.checkins.conversation import NotYourRun
+from liaison.services.checkins.notes import add_note
+from liaison.services.dates import looks_like_day, parse_clock, parse_day
+from liaison.services.errors import DomainError, InvalidDate
+from liaison.services.people import get_awaiting, set_awaiting
+from liaison.services.submissions.extensions import grant_extension
 from liaison.storage.enums import Role
 from liaison.ui.context import BotContext
-from liaison.ui.i18n import Translator
+from liaison.ui.errors import error_text
 from liaison.ui.text import escape
 
 NOTE_LINK = re.compile(r"^/note_(\d+)(?:@\w+)?$")
-DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
-
-
-def name_error_text(error: DomainError, name: str, t: Translator) -> str:
-    """The answer when a name typed by an organizer matches nobody, or several people."""
-    if isinstance(error, AmbiguousName):
-        return t("Several people match {name}; use the full name.").format(name=escape(name))
-    return t("Nobody called {name} is on the roster.").format(name=escape(name))
-
-
-async def _organizer_only(update: Update, context: BotContext) -> bool:
-    if context.actor is None or context.actor.role is not Role.ORGANIZER:
-        await reply(update, context.t("Only organizers can do this."))
-        return False
-    return True
+CLOCK = re.compile(r"^\d{1,2}:\d{2}$")
 
 
 async def _save_note(update: Update, context: BotContext, run_id: int, text: str) -> None:
     actor = context.actor
     assert actor is not None
     try:
-        name = await flow.add_note(context.db, actor.person_id, run_id, text, context.clock.now())
-    except DomainError:
+        name = await add_note(context.db, actor, run_id, text, context.clock.now())
+    except NotYourRun:
         await reply(update, context.t("There is no such check-in in your programme."))
+        return
+    except DomainError as error:
+        await reply(update, error_text(error, context.t))
         return
     await reply(update, context.t("Notes of the call with {name} saved.").format(name=escape(name)))
 
 
+@organizer_only
 async def on_note_link(update: Update, context: BotContext) -> None:
     """/note_123 (tapped in an escalation): the next text message becomes the notes."""
     message = update.effective_message
-    if message is None or message.text is None or not await _organizer_only(update, context):
+    if message is None or message.text is None or context.actor is None:
         return
     match = NOTE_LINK.match(message.text.strip())
-    assert match is not None and context.actor is not None
+    assert match is not None
     await set_awaiting(context.db, context.actor.person_id, {"note_run": int(match.group(1))})
-    await reply(
-        update,
-        context.t("Send the notes of the call as one message now, or /cancel."),
-    )
+    await reply(update, context.t("Send the notes of the call as one message now, or /cancel."))
 
 
+@organizer_only
 async def on_note(update: Update, context: BotContext) -> None:
     """/note RUN TEXT records notes in one go."""
-    if not await _organizer_only(update, context):
-        return
     args = context.args or []
     if len(args) < 2 or not args[0].isdigit():
         await reply(update, context.t("Usage: /note RUN_NUMBER your notes of the call"))
@@ -92,24 +76,13 @@ async def consume_awaiting(update: Update, context: BotContext) -> bool:
     return True
 
 
-def _parse_day(text: str) -> date:
-    if not DATE.match(text):
-        raise InvalidDate(text)
-    year, month, day = (int(part) for part in text.split("-"))
-    try:
-        return date(year, month, day)
-    except ValueError:
-        raise InvalidDate(text) from None
-
-
+@organizer_only
 async def on_absent(update: Update, context: BotContext) -> None:
     """/absent NAME FROM TO [REASON]: no check-ins for that person on those days."""
-    if not await _organizer_only(update, context):
-        return
     t, actor = context.t, context.actor
     assert actor is not None
     args = context.args or []
-    dates = [i for i, arg in enumerate(args) if DATE.match(arg)]
+    dates = [i for i, arg in enumerate(args) if looks_like_day(arg)]
     usage = t("Usage: /absent NAME YYYY-MM-DD YYYY-MM-DD [reason]")
     if len(dates) < 2 or dates[0] == 0 or dates[1] != dates[0] + 1:
         await reply(update, usage)
@@ -121,19 +94,16 @@ async def on_absent(update: Update, context: BotContext) -> None:
             context.db,
             actor,
             name,
-            _parse_day(args[dates[0]]),
-            _parse_day(args[dates[1]]),
+            parse_day(args[dates[0]]),
+            parse_day(args[dates[1]]),
             reason,
             context.clock.now(),
         )
-    except (PersonNotFound, AmbiguousName) as error:
-        await reply(update, name_error_text(error, name, t))
-        return
     except InvalidDate:
         await reply(update, usage)
         return
-    except NotAllowed:
-        await reply(update, t("Only organizers can do this."))
+    except DomainError as error:
+        await reply(update, error_text(error, t))
         return
     await reply(
         update,
@@ -145,7 +115,48 @@ async def on_absent(update: Update, context: BotContext) -> None:
     )
 
 
+@organizer_only
+async def on_extend(update: Update, context: BotContext) -> None:
+    """/extend NAME ASSIGNMENT YYYY-MM-DD [HH:MM]: a later due time for one cadre."""
+    actor, t = context.actor, context.t
+    assert actor is not None
+    args = context.args or []
+    usage = t("Usage: /extend NAME ASSIGNMENT YYYY-MM-DD [HH:MM]")
+    time_part = args[-1] if args and CLOCK.match(args[-1]) else None
+    rest = args[:-1] if time_part else args
+    if len(rest) < 3 or not looks_like_day(rest[-1]):
+        await reply(update, usage)
+        return
+    name, key = " ".join(rest[:-2]), rest[-2]
+    try:
+        granted = await grant_extension(
+            context.db,
+            actor,
+            name,
+            key,
+            parse_day(rest[-1]),
+            parse_clock(time_part) if time_part else None,
+            context.clock.now(),
+        )
+    except InvalidDate:
+        await reply(update, usage)
+        return
+    except DomainError as error:
+        await reply(update, error_text(error, t))
+        return
+    view = granted.assignment
+    await reply(
+        update,
+        t("{name} now has until {when} for {title}.").format(
+            name=escape(granted.person_name),
+            when=t.with_other_zone(view.due_at, actor.timezone, view.timezone, full=True),
+            title=escape(t.pick(view.title_zh, view.title_en)),
+        ),
+    )
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(filters.Regex(NOTE_LINK) & filters.COMMAND, on_note_link))
     app.add_handler(CommandHandler("note", on_note))
     app.add_handler(CommandHandler("absent", on_absent))
+    app.add_handler(CommandHandler("extend", on_extend))

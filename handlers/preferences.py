@@ -11,6 +11,7 @@ from liaison.services.errors import UnknownLocale, UnknownTimezone
 from liaison.services.people import Actor, set_locale, set_timezone
 from liaison.ui.callbacks import BadCallback, LanguageButton, TimezoneButton, pattern
 from liaison.ui.context import BotContext
+from liaison.ui.errors import error_text
 from liaison.ui.i18n import translator
 from liaison.ui.text import escape
 
@@ -90,14 +91,8 @@ async def on_timezone(update: Update, context: BotContext) -> None:
         name = " ".join(context.args)
         try:
             zone_name = await set_timezone(context.db, actor.person_id, name)
-        except UnknownTimezone:
-            await reply(
-                update,
-                t(
-                    "{zone} is not a time zone I know. Use a name from the tz database, "
-                    "such as America/New_York or Asia/Shanghai."
-                ).format(zone=escape(name)),
-            )
+        except UnknownTimezone as error:
+            await reply(update, error_text(error, t))
             return
         await reply(update, await _confirm_zone(update, context, zone_name))
         return

@@ -1,4 +1,4 @@
-"""/report, /paper, /research, /submissions and /extend: submitting work from a phone abroad.
+"""/report, /paper, /research and /submissions: submitting work from a phone abroad.
 
 The draft lives in the database (services.submissions); this module turns messages into
 draft additions and renders the preview with Submit / Add more / Cancel.
@@ -7,8 +7,6 @@ draft additions and renders the preview with Submit / Add more / Cancel.
 from __future__ import annotations
 
 import logging
-import re
-from datetime import datetime, time
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -16,28 +14,32 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from liaison.handlers.organizer import name_error_text
 from liaison.handlers.replies import reply
-from liaison.services import submissions as sub
-from liaison.services.absences import find_person
-from liaison.services.archive import MAX_DOWNLOAD_BYTES
-from liaison.services.errors import AmbiguousName, DomainError, PersonNotFound
-from liaison.services.submissions import DraftView
-from liaison.services.timezones import local_to_utc, zone
-from liaison.storage.enums import DraftStep, Role
+from liaison.services.errors import DomainError
+from liaison.services.files.archive import MAX_DOWNLOAD_BYTES, Incoming
+from liaison.services.submissions.assignments import open_assignments
+from liaison.services.submissions.drafts import (
+    DraftView,
+    add_text,
+    discard,
+    set_preview,
+    start_draft,
+)
+from liaison.services.submissions.intake import add_file
+from liaison.services.submissions.versions import my_submissions, own_file, submit
+from liaison.storage.enums import DraftStep, ReviewStatus, Role
 from liaison.ui.callbacks import BadCallback, SubmissionButton, pattern
 from liaison.ui.context import BotContext
+from liaison.ui.errors import error_text, too_large_text
 from liaison.ui.submissions import (
     CHOOSE,
     COMMAND_KINDS,
     NONE_OPEN,
     collect_prompt,
     due_line,
-    error_text,
     preview,
     preview_keyboard,
     step_prompt,
-    too_large_text,
 )
 from liaison.ui.text import escape
 
@@ -55,7 +57,7 @@ async def on_list(update: Update, context: BotContext) -> None:
         await reply(update, t("Reports and papers are submitted by participants."))
         return
     now = context.clock.now()
-    assignments = await sub.open_assignments(context.db, actor, COMMAND_KINDS[command], now)
+    assignments = await open_assignments(context.db, actor, COMMAND_KINDS[command], now)
     if not assignments:
         await reply(update, t(NONE_OPEN[command]))
         return
@@ -104,7 +106,7 @@ async def send_preview(
             log.info("could not update the preview, sending a new one: %s", exc)
     sent = await reply(update, text, reply_markup=keyboard)
     if sent is not None:
-        await sub.set_preview(context.db, actor.person_id, sent.message_id)
+        await set_preview(context.db, actor.person_id, sent.message_id)
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -121,7 +123,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     try:
         if button.action == "p":
-            draft = await sub.start_draft(context.db, actor, button.id, now)
+            draft = await start_draft(context.db, actor, button.id, now)
             await query.answer()
             prompt = step_prompt(draft, t)
             if prompt:
@@ -131,7 +133,7 @@ async def on_button(update: Update, context: BotContext) -> None:
                 if draft.files or draft.text:
                     await send_preview(update, context, draft)
         elif button.action == "s":
-            done = await sub.submit(context.db, data_dir, actor.person_id, button.id, now)
+            done = await submit(context.db, data_dir, actor.person_id, button.id, now)
             await query.answer()
             await _drop_keyboard(query.message)
             title = escape(t.pick(done.assignment.title_zh, done.assignment.title_en))
@@ -145,12 +147,12 @@ async def on_button(update: Update, context: BotContext) -> None:
             await query.answer()
             await reply(update, collect_prompt(t))
         elif button.action == "c":
-            dropped = await sub.discard(context.db, data_dir, actor.person_id, now)
+            dropped = await discard(context.db, data_dir, actor.person_id, now)
             await query.answer()
             await _drop_keyboard(query.message)
             await reply(update, t("Draft discarded.") if dropped else t("Nothing to cancel."))
         else:
-            own = await sub.own_file(context.db, data_dir, actor.person_id, button.id)
+            own = await own_file(context.db, data_dir, actor.person_id, button.id)
             await query.answer()
             chat = update.effective_chat
             assert chat is not None
@@ -194,7 +196,7 @@ async def draft_input(update: Update, context: BotContext, draft: DraftView) -> 
     t, now = context.t, context.clock.now()
     try:
         if message.text is not None:
-            updated = await sub.add_text(context.db, actor.person_id, message.text, now)
+            updated = await add_text(context.db, actor.person_id, message.text, now)
             prompt = step_prompt(updated, t)
             if prompt:
                 await reply(update, prompt)
@@ -224,17 +226,19 @@ async def draft_input(update: Update, context: BotContext, draft: DraftView) -> 
             return
         telegram_file = await attachment.get_file()
         data = bytes(await telegram_file.download_as_bytearray())
-        added = await sub.add_file(
+        added = await add_file(
             context.db,
             context.data_dir,
             actor.person_id,
-            data=data,
-            file_name=name,
+            Incoming(
+                data,
+                attachment.file_id,
+                attachment.file_unique_id,
+                name,
+                mime,
+                _origin(message),
+            ),
             default_extension=default,
-            telegram_file_id=attachment.file_id,
-            telegram_file_unique_id=attachment.file_unique_id,
-            mime_type=mime,
-            origin=_origin(message),
             media_group_id=message.media_group_id,
             now=now,
             extra_formats=("ogg",) if message.voice is not None else (),
@@ -259,7 +263,7 @@ async def on_submissions(update: Update, context: BotContext) -> None:
     if actor is None:
         return
     t = context.t
-    items = await sub.my_submissions(context.db, actor.person_id)
+    items = await my_submissions(context.db, actor.person_id)
     if not items:
         await reply(update, t("You have not submitted anything yet."))
         return
@@ -267,16 +271,16 @@ async def on_submissions(update: Update, context: BotContext) -> None:
     lines = [f"<b>{escape(heading)}</b>"]
     buttons = []
     statuses = {
-        "pending": t("awaiting review"),
-        "reviewed": t("reviewed"),
-        "returned": t("returned for changes"),
+        ReviewStatus.PENDING: t("awaiting review"),
+        ReviewStatus.REVIEWED: t("reviewed"),
+        ReviewStatus.RETURNED: t("returned for changes"),
     }
     for item in items:
         title = escape(t.pick(item.assignment_title_zh, item.assignment_title_en))
         parts = [
             t("version {version}").format(version=item.version),
             t.with_other_zone(item.submitted_at, actor.timezone, actor.home_timezone, full=True),
-            statuses.get(item.review_status, item.review_status),
+            statuses[item.review_status],
         ]
         if item.is_late:
             parts.append(t("late"))
@@ -299,65 +303,7 @@ async def on_submissions(update: Update, context: BotContext) -> None:
     )
 
 
-DATE_TIME = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})(?:[ T](\d{1,2}:\d{2}))?$")
-
-
-async def on_extend(update: Update, context: BotContext) -> None:
-    """/extend NAME ASSIGNMENT YYYY-MM-DD [HH:MM]: a later due time for one cadre."""
-    actor, t = context.actor, context.t
-    if actor is None:
-        return
-    if actor.role is not Role.ORGANIZER:
-        await reply(update, t("Only organizers can do this."))
-        return
-    args = context.args or []
-    usage = t("Usage: /extend NAME ASSIGNMENT YYYY-MM-DD [HH:MM]")
-    time_part = args[-1] if args and re.fullmatch(r"\d{1,2}:\d{2}", args[-1]) else None
-    rest = args[:-1] if time_part else args
-    if len(rest) < 3 or not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", rest[-1]):
-        await reply(update, usage)
-        return
-    name, key, day_text = " ".join(rest[:-2]), rest[-2], rest[-1]
-    assignment = await sub.assignment_by_key(context.db, actor.programme_id, key)
-    if assignment is None:
-        keys = ", ".join(await sub.assignment_keys(context.db, actor.programme_id))
-        await reply(
-            update,
-            t("There is no assignment {key}. The assignments are: {keys}.").format(
-                key=escape(key), keys=escape(keys)
-            ),
-        )
-        return
-    try:
-        person = await find_person(context.db, actor.programme_id, name)
-        day = datetime.strptime(day_text, "%Y-%m-%d").date()  # noqa: DTZ007 - a local date
-        at = (
-            time.fromisoformat(time_part.zfill(5))
-            if time_part
-            else assignment.due_at.astimezone(zone(assignment.timezone)).time()
-        )
-        due = local_to_utc(datetime.combine(day, at), assignment.timezone)
-        view = await sub.grant_extension(
-            context.db, actor, person.id, key, due, context.clock.now()
-        )
-    except (PersonNotFound, AmbiguousName) as error:
-        await reply(update, name_error_text(error, name, t))
-        return
-    except ValueError:
-        await reply(update, usage)
-        return
-    await reply(
-        update,
-        t("{name} now has until {when} for {title}.").format(
-            name=escape(person.name),
-            when=t.with_other_zone(view.due_at, actor.timezone, view.timezone, full=True),
-            title=escape(t.pick(view.title_zh, view.title_en)),
-        ),
-    )
-
-
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler(list(COMMAND_KINDS), on_list))
     app.add_handler(CommandHandler("submissions", on_submissions))
-    app.add_handler(CommandHandler("extend", on_extend))
     app.add_handler(CallbackQueryHandler(on_button, pattern=pattern(SubmissionButton.PREFIX)))

@@ -32,18 +32,17 @@ from telegram.error import (
 )
 
 from liaison.sender.pacer import Pacer
-from liaison.services import checkin_flow
+from liaison.services.checkins.conversation import prompt_sent
 from liaison.services.clock import Clock
-from liaison.services.outbox import (
+from liaison.services.outbox.notices import mark_unreachable, move_chat, report_expired
+from liaison.services.outbox.payloads import RunPayload, as_payload
+from liaison.services.outbox.queue import (
     Claimed,
     backoff,
     claim_due,
     finish,
     mark_sent,
-    mark_unreachable,
-    move_chat,
     release,
-    report_expired,
 )
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxState
@@ -169,10 +168,8 @@ class OutboxSender:
             await mark_sent(self.db, row.id, chat_id, message.message_id, self.clock.now())
             report.sent += 1
             report.sent_keys.append(row.key)
-            if row.kind == OutboxKind.CHECKIN_PROMPT:
-                await checkin_flow.prompt_sent(
-                    self.db, int(row.payload["run_id"]), self.clock.now()
-                )
+            if row.kind is OutboxKind.CHECKIN_PROMPT:
+                await prompt_sent(self.db, as_payload(row.payload, RunPayload).run_id)
             return False
         await finish(self.db, row.id, OutboxState.FAILED, "chat migrated twice")
         report.failed += 1

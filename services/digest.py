@@ -1,4 +1,4 @@
-"""The organizers' daily digest: what happened in the last 24 hours, and who needs a call."""
+"""The organizers' daily digest: planned at `digest.at` in its zone, built at send time."""
 
 from __future__ import annotations
 
@@ -7,9 +7,22 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from liaison.services.outbox.payloads import DigestPayload
+from liaison.services.outbox.queue import Planned, enqueue
+from liaison.services.programmes.settings import settings_of
+from liaison.services.timezones import zone
 from liaison.storage.database import Database
-from liaison.storage.enums import Role, RunState
-from liaison.storage.models import Assignment, AuditEvent, Extension, Person, Submission, SurveyRun
+from liaison.storage.enums import OutboxKind, Role, RunState
+from liaison.storage.models import (
+    Assignment,
+    AuditEvent,
+    Extension,
+    Person,
+    Programme,
+    Submission,
+    SurveyRun,
+)
+from liaison.storage.queries import reachable_staff
 
 SILENT_AFTER = timedelta(days=7)
 
@@ -117,3 +130,34 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
                 if person.id not in done and due < until and person.enrolled_at is not None:
                     digest.overdue.append((person.name, assignment.title_zh, assignment.title_en))
     return digest
+
+
+# A digest not sent within this long after its time (the bot was down) is not sent late.
+DIGEST_VALID_FOR = timedelta(hours=12)
+
+
+async def plan_digests(db: Database, now: datetime) -> int:
+    """Plans today's digest for every organizer and observer once its time has come."""
+    planned = 0
+    async with db.transaction() as session:
+        for programme in list(await session.scalars(select(Programme))):
+            settings = settings_of(programme).digest
+            zone_name = settings.timezone or programme.home_timezone
+            today = now.astimezone(zone(zone_name)).date()
+            instant = datetime.combine(today, settings.at, tzinfo=zone(zone_name))
+            if now < instant or now > instant + DIGEST_VALID_FOR:
+                continue
+            readers = await reachable_staff(session, programme.id, (Role.ORGANIZER, Role.OBSERVER))
+            for reader in readers:
+                planned += await enqueue(
+                    session,
+                    Planned(
+                        f"digest:{programme.id}:{today.isoformat()}:{reader.id}",
+                        reader.id,
+                        OutboxKind.DIGEST,
+                        DigestPayload(programme_id=programme.id, until=instant),
+                        instant,
+                        instant + DIGEST_VALID_FOR,
+                    ),
+                )
+    return planned

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audit import record
-from liaison.services.errors import UnknownLocale, UnknownTimezone
+from liaison.services.errors import AmbiguousName, PersonNotFound, UnknownLocale, UnknownTimezone
 from liaison.services.timezones import canonical_timezone
 from liaison.storage.database import Database
 from liaison.storage.enums import Role
@@ -107,3 +108,30 @@ async def set_timezone(db: Database, person_id: int, name: str) -> str:
 async def actor_by_id(db: Database, person_id: int) -> Actor | None:
     """The person as a recipient: language, zone and chat come from here at send time."""
     return await _actor_where(db, Person.id == person_id)
+
+
+async def find_person(session: AsyncSession, programme_id: str, name: str) -> Person:
+    """Finds a roster entry by exact name, then by a unique case-insensitive prefix."""
+    people = list(await session.scalars(select(Person).where(Person.programme_id == programme_id)))
+    exact = [p for p in people if p.name == name]
+    if len(exact) == 1:
+        return exact[0]
+    loose = [p for p in people if p.name.lower().startswith(name.lower())]
+    if len(loose) == 1:
+        return loose[0]
+    if len(loose) > 1 or len(exact) > 1:
+        raise AmbiguousName(name)
+    raise PersonNotFound(name)
+
+
+async def set_awaiting(db: Database, person_id: int, awaiting: dict[str, object] | None) -> None:
+    """Says what this person's next plain text message is for (e.g. notes of a call)."""
+    async with db.transaction() as session:
+        person = await session.get_one(Person, person_id)
+        person.awaiting = awaiting
+
+
+async def get_awaiting(db: Database, person_id: int) -> dict[str, object] | None:
+    async with db.read() as session:
+        person = await session.get_one(Person, person_id)
+        return dict(person.awaiting) if person.awaiting else None

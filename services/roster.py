@@ -7,7 +7,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audit import record
-from liaison.services.document import Problem
+from liaison.services.dates import parse_day_and_clock
+from liaison.services.errors import InvalidDate
 from liaison.services.phones import normalise_phone
-from liaison.services.timezones import canonical_timezone, local_to_utc, zone
+from liaison.services.programmes.document import Problem
+from liaison.services.submissions.errors import UnknownAssignment
+from liaison.services.submissions.extensions import (
+    assignment_by_key,
+    extended_due,
+    set_extension,
+)
+from liaison.services.timezones import canonical_timezone
 from liaison.storage.database import Database
 from liaison.storage.enums import PersonStatus, Role
-from liaison.storage.models import Assignment, Extension, Person, Programme
+from liaison.storage.models import Person, Programme
 
 # Column names as organizers write them, in English or Chinese.
 HEADER_ALIASES = {
@@ -95,24 +103,20 @@ class RosterRow:
     extensions: dict[str, tuple[date, time | None]] = field(default_factory=dict)
 
 
-_EXTENSION = re.compile(
-    r"^\s*([a-z0-9][a-z0-9_-]*)\s*=\s*(\d{4}-\d{1,2}-\d{1,2})(?:[ T](\d{1,2}:\d{2}))?\s*$"
-)
+_EXTENSION_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def parse_extensions(text: str) -> dict[str, tuple[date, time | None]]:
     """Reads "stage-1=2026-11-10 22:00; paper=2027-03-25"; raises ValueError naming the part."""
     found: dict[str, tuple[date, time | None]] = {}
     for part in filter(None, (p.strip() for p in re.split(r"[;；]", text))):
-        match = _EXTENSION.match(part)
-        if not match:
+        key, equals, when = (piece.strip() for piece in part.partition("="))
+        if not equals or not _EXTENSION_KEY.match(key):
             raise ValueError(part)
         try:
-            day = date.fromisoformat("-".join(f"{int(x):02d}" for x in match.group(2).split("-")))
-            at = time.fromisoformat(match.group(3).zfill(5)) if match.group(3) else None
-        except ValueError:
+            found[key] = parse_day_and_clock(when)
+        except InvalidDate:
             raise ValueError(part) from None
-        found[match.group(1)] = (day, at)
     return found
 
 
@@ -310,27 +314,17 @@ async def _apply_extensions(
 ) -> list[Problem]:
     problems = []
     for key, (day, at) in row.extensions.items():
-        assignment = await session.scalar(
-            select(Assignment).where(Assignment.programme_id == programme_id, Assignment.key == key)
-        )
-        if assignment is None:
+        try:
+            assignment = await assignment_by_key(session, programme_id, key)
+        except UnknownAssignment:
             problems.append(
                 Problem(file, row.line, "", f"extension for unknown assignment {key!r}")
             )
             continue
-        local_time = at or assignment.due_at.astimezone(zone(assignment.timezone)).time()
         try:
-            due = local_to_utc(datetime.combine(day, local_time), assignment.timezone)
-        except ValueError as exc:
+            due = extended_due(assignment, day, at)
+        except InvalidDate as exc:
             problems.append(Problem(file, row.line, "", f"extension for {key!r}: {exc}"))
             continue
-        extension = await session.scalar(
-            select(Extension).where(
-                Extension.assignment_id == assignment.id, Extension.person_id == person.id
-            )
-        )
-        if extension is None:
-            session.add(Extension(assignment_id=assignment.id, person_id=person.id, due_at=due))
-        else:
-            extension.due_at = due
+        await set_extension(session, assignment, person.id, due)
     return problems

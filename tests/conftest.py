@@ -22,7 +22,7 @@ from liaison.bot.settings import Settings
 from liaison.sender.outbox_sender import SendReport
 from liaison.services.clock import FakeClock
 from liaison.services.planning import plan_all
-from liaison.services.programmes import load_programme
+from liaison.services.programmes.loading import load_programme
 from liaison.services.roster import import_roster
 from liaison.storage.base import Base
 from liaison.storage.database import Database

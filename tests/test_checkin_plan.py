@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from liaison.services.checkin_plan import plan_checkins, slot_instant
+from liaison.services.checkins.planning import plan_checkins, slot_instant
 from liaison.storage.database import Database
 from liaison.storage.models import OutboxMessage, Person, SurveyRun
 from tests.conftest import seed

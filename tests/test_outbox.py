@@ -14,7 +14,8 @@ from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Fault, RecordingReques
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.sender.pacer import Pacer
 from liaison.services.clock import FakeClock
-from liaison.services.outbox import Planned, claim_due, enqueue
+from liaison.services.outbox.payloads import ExpiredPayload
+from liaison.services.outbox.queue import Planned, claim_due, enqueue
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxState
 from liaison.storage.models import OutboxMessage, Person, Programme
@@ -62,7 +63,11 @@ async def fan_out(db: Database, person_ids: list[int], due: datetime = NOW) -> N
             await enqueue(
                 session,
                 Planned(
-                    f"notice:{person_id}", person_id, OutboxKind.EXPIRED_REPORT, {"count": 1}, due
+                    f"notice:{person_id}",
+                    person_id,
+                    OutboxKind.EXPIRED_REPORT,
+                    ExpiredPayload(count=1),
+                    due,
                 ),
             )
 
@@ -168,7 +173,11 @@ async def test_403_marks_the_person_unreachable_and_tells_organizers(db: Databas
         await enqueue(
             session,
             Planned(
-                "later", cadre, OutboxKind.EXPIRED_REPORT, {"count": 2}, NOW + timedelta(hours=1)
+                "later",
+                cadre,
+                OutboxKind.EXPIRED_REPORT,
+                ExpiredPayload(count=2),
+                NOW + timedelta(hours=1),
             ),
         )
     request = RecordingRequest()

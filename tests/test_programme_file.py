@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from liaison.services.document import DocumentError
-from liaison.services.programmes import load_programme, plan_programme
+from liaison.services.programmes.document import DocumentError
+from liaison.services.programmes.loading import load_programme, plan_programme
 from liaison.storage.database import Database
 from liaison.storage.models import AuditEvent, Phase, Programme, Session, Survey, SurveyQuestion
 from tests.conftest import PROGRAMME_FILE

@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from liaison.services.phones import normalise_phone
-from liaison.services.programmes import load_programme
+from liaison.services.programmes.loading import load_programme
 from liaison.services.roster import RosterError, import_roster
 from liaison.storage.database import Database
 from liaison.storage.models import Person

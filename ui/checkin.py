@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from liaison.services.checkin_flow import Question, RunView
+from liaison.services.checkins.views import Question, RunView
+from liaison.storage.enums import QuestionKind
 from liaison.ui.callbacks import CheckinButton
 from liaison.ui.i18n import N_, Translator
 from liaison.ui.text import escape
@@ -46,11 +47,11 @@ def greeting(view: RunView, t: Translator) -> str:
 def _answer_label(question: Question, value: str | None, t: Translator) -> str:
     if value is None:
         return ""
-    if question.kind == "choice":
+    if question.kind is QuestionKind.CHOICE:
         for option in question.options:
             if option["key"] == value:
                 return t.pick(option["zh"], option.get("en"))
-    if question.kind == "yes_no":
+    if question.kind is QuestionKind.YES_NO:
         return t("Yes") if value == "yes" else t("No")
     return value
 
@@ -73,11 +74,11 @@ def answer_text(
 
 
 HINTS = {
-    "text": N_("Reply with a text message (or a voice message)."),
-    "voice_or_text": N_("Reply with a voice message or a text message."),
-    "choice": N_("Choose one of the buttons."),
-    "scale": N_("Choose from 1 (very bad) to 5 (very good)."),
-    "yes_no": N_("Choose Yes or No."),
+    QuestionKind.TEXT: N_("Reply with a text message (or a voice message)."),
+    QuestionKind.VOICE_OR_TEXT: N_("Reply with a voice message or a text message."),
+    QuestionKind.CHOICE: N_("Choose one of the buttons."),
+    QuestionKind.SCALE: N_("Choose from 1 (very bad) to 5 (very good)."),
+    QuestionKind.YES_NO: N_("Choose Yes or No."),
 }
 
 
@@ -98,11 +99,11 @@ def question_message(view: RunView, t: Translator) -> tuple[str, InlineKeyboardM
         data = CheckinButton(view.run_id, question.index, action, value).encode()
         return InlineKeyboardButton(label, callback_data=data)
 
-    if question.kind == "scale":
+    if question.kind is QuestionKind.SCALE:
         rows.append([button(str(n), "a", str(n)) for n in range(1, 6)])
-    elif question.kind == "yes_no":
+    elif question.kind is QuestionKind.YES_NO:
         rows.append([button(t("Yes"), "a", "yes"), button(t("No"), "a", "no")])
-    elif question.kind == "choice":
+    elif question.kind is QuestionKind.CHOICE:
         rows.extend(
             [button(t.pick(option["zh"], option.get("en")), "a", str(index))]
             for index, option in enumerate(question.options)

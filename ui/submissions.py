@@ -6,19 +6,19 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from liaison.services import submissions as sub
-from liaison.services.errors import DomainError
 from liaison.services.people import Actor
-from liaison.services.submissions import AssignmentView, DraftView
-from liaison.storage.enums import DraftStep
+from liaison.services.submissions.assignments import AssignmentView
+from liaison.services.submissions.drafts import DraftView
+from liaison.storage.enums import AssignmentKind, DraftStep
 from liaison.ui.callbacks import SubmissionButton
 from liaison.ui.i18n import N_, Translator
 from liaison.ui.text import escape
 
-COMMAND_KINDS: dict[str, tuple[str, ...]] = {
-    "report": ("stage_report",),
-    "paper": ("research_paper",),
-    "research": ("pre_departure_research",),
+# The command that submits each kind of assignment.
+COMMAND_KINDS: dict[str, tuple[AssignmentKind, ...]] = {
+    "report": (AssignmentKind.STAGE_REPORT,),
+    "paper": (AssignmentKind.RESEARCH_PAPER,),
+    "research": (AssignmentKind.PRE_DEPARTURE_RESEARCH,),
 }
 
 
@@ -105,45 +105,4 @@ def collect_prompt(t: Translator) -> str:
     return t(
         "Send your work: text, documents, photos or voice messages, as many as you need. "
         "Then tap Submit. /cancel stops at any time."
-    )
-
-
-def error_text(error: DomainError, t: Translator) -> str:
-    if isinstance(error, sub.DraftElsewhere):
-        return t(
-            "You have an unfinished draft for {title}. Submit it, or send /cancel to drop it, "
-            "before starting another."
-        ).format(title=escape(t.pick(error.title_zh, error.title_en)))
-    if isinstance(error, sub.AssignmentClosed):
-        return t("This assignment is closed; nothing more can be submitted to it.")
-    if isinstance(error, sub.NotYourAssignment):
-        return t("This button is no longer valid.")
-    if isinstance(error, sub.NoDraft):
-        return t("This draft has already been submitted or cancelled.")
-    if isinstance(error, sub.EmptyDraft):
-        return t("The draft is empty. Send text or files first.")
-    if isinstance(error, sub.DuplicateFile):
-        return t("This file is already in your draft.")
-    if isinstance(error, sub.FileRefused):
-        formats = ", ".join(error.accepted)
-        if error.reason == "empty":
-            return t("This file is empty. Please send it again.")
-        if error.reason == "too_large":
-            return too_large_text(t)
-        if error.reason == "content_mismatch":
-            return t(
-                "This file's content does not match its name, so it was not accepted. "
-                "Accepted formats: {formats}."
-            ).format(formats=formats)
-        return t("This file type is not accepted here. Accepted formats: {formats}.").format(
-            formats=formats
-        )
-    return t("Sorry, that did not work.")
-
-
-def too_large_text(t: Translator) -> str:
-    return t(
-        "This file is larger than 20 MB, the most a bot can download from Telegram. Please "
-        "send a smaller file: export the document as PDF, compress the images, or split it "
-        "into parts."
     )

@@ -27,7 +27,7 @@ from liaison.bot.sandbox.fake_updates import FakeUser, UpdateFactory
 from liaison.bot.settings import Settings
 from liaison.services.clock import FakeClock
 from liaison.services.planning import plan_all
-from liaison.services.programmes import load_programme
+from liaison.services.programmes.loading import load_programme
 from liaison.services.roster import import_roster
 from liaison.storage.base import Base
 from liaison.storage.database import Database

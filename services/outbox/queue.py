@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liaison.services.audit import record
+from liaison.services.outbox.payloads import Payload, check_payload, dump, parse_payload
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxState
-from liaison.storage.models import OutboxMessage, Person
-from liaison.storage.queries import reachable_staff, upsert_insert
+from liaison.storage.models import OutboxMessage
+from liaison.storage.queries import upsert_insert
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
@@ -32,9 +31,12 @@ class Planned:
     key: str
     person_id: int
     kind: OutboxKind
-    payload: dict[str, Any]
+    payload: Payload
     due_at: datetime
     expires_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_payload(self.kind, self.payload)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Claimed:
     key: str
     person_id: int | None
     kind: OutboxKind
-    payload: dict[str, Any]
+    payload: Payload
     due_at: datetime
     expires_at: datetime | None
     attempts: int
@@ -55,7 +57,7 @@ async def enqueue(session: AsyncSession, planned: Planned) -> bool:
         "unique_key": planned.key,
         "person_id": planned.person_id,
         "kind": planned.kind,
-        "payload": planned.payload,
+        "payload": dump(planned.payload),
         "due_at": planned.due_at,
         "expires_at": planned.expires_at,
         "state": OutboxState.PENDING,
@@ -115,7 +117,7 @@ async def claim_due(
                 row.unique_key,
                 row.person_id,
                 row.kind,
-                dict(row.payload),
+                parse_payload(row.kind, dict(row.payload)),
                 row.due_at,
                 row.expires_at,
                 row.attempts,
@@ -174,92 +176,3 @@ async def finish(db: Database, row_id: int, state: OutboxState, error: str | Non
 
 def backoff(attempts: int) -> timedelta:
     return min(BASE_BACKOFF * int(2 ** min(max(attempts - 1, 0), 16)), MAX_BACKOFF)
-
-
-async def mark_unreachable(db: Database, person_id: int, now: datetime, reason: str) -> list[int]:
-    """Marks a person unreachable (they blocked the bot, or the chat is gone).
-
-    Their pending rows will never be sent; the organizers are told once. Returns the
-    ids of the organizers told.
-    """
-    async with db.transaction() as session:
-        person = await session.get_one(Person, person_id)
-        first_time = person.unreachable_at is None
-        person.unreachable_at = person.unreachable_at or now
-        await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.person_id == person_id,
-                OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
-            )
-            .values(state=OutboxState.UNREACHABLE, last_error=reason, lease_until=None)
-        )
-        told: list[int] = []
-        if first_time:
-            await record(
-                session,
-                "person.unreachable",
-                programme_id=person.programme_id,
-                actor_person_id=person.id,
-                details={"reason": reason},
-                at=now,
-            )
-            for organizer in await reachable_staff(session, person.programme_id):
-                added = await enqueue(
-                    session,
-                    Planned(
-                        f"unreachable:{person.id}:{now:%Y%m%d%H%M}:{organizer.id}",
-                        organizer.id,
-                        OutboxKind.UNREACHABLE_REPORT,
-                        {"person_id": person.id, "reason": reason},
-                        now,
-                    ),
-                )
-                if added:
-                    told.append(organizer.id)
-    return told
-
-
-async def move_chat(db: Database, person_id: int, new_chat_id: int) -> None:
-    async with db.transaction() as session:
-        person = await session.get_one(Person, person_id)
-        person.telegram_chat_id = new_chat_id
-
-
-async def report_expired(db: Database, row_ids: list[int], now: datetime) -> int:
-    """Tells each affected programme's organizers, once per batch, what went stale."""
-    if not row_ids:
-        return 0
-    async with db.transaction() as session:
-        rows = (
-            await session.execute(
-                select(OutboxMessage.id, Person.programme_id)
-                .join(Person, Person.id == OutboxMessage.person_id)
-                .where(OutboxMessage.id.in_(row_ids))
-            )
-        ).all()
-        by_programme: dict[str, list[int]] = {}
-        for row_id, programme_id in rows:
-            by_programme.setdefault(programme_id, []).append(row_id)
-        told = 0
-        for programme_id, ids in by_programme.items():
-            await record(
-                session,
-                "outbox.expired",
-                programme_id=programme_id,
-                details={"rows": ids},
-                at=now,
-            )
-            for organizer in await reachable_staff(session, programme_id):
-                if await enqueue(
-                    session,
-                    Planned(
-                        f"expired:{min(ids)}:{organizer.id}",
-                        organizer.id,
-                        OutboxKind.EXPIRED_REPORT,
-                        {"count": len(ids)},
-                        now,
-                    ),
-                ):
-                    told += 1
-    return told

@@ -1,4 +1,4 @@
-"""Deadline reminders, idle drafts and the daily digest, planned into the outbox.
+"""Deadline reminders and idle drafts, planned into the outbox.
 
 Only the latest reminder that has come due is planned: after downtime a cadre gets one
 "due in 2 hours", not the 72 h, 24 h and 2 h ones at once. Keys carry the due time, so
@@ -8,13 +8,14 @@ an extension plans a fresh series.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liaison.services.outbox import Planned, enqueue
-from liaison.services.timezones import zone
+from liaison.services.outbox.payloads import DeadlinePayload, DraftPayload
+from liaison.services.outbox.queue import Planned, enqueue
+from liaison.services.programmes.settings import settings_of
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, PersonStatus, Role
 from liaison.storage.models import (
@@ -25,7 +26,6 @@ from liaison.storage.models import (
     Submission,
     SubmissionDraft,
 )
-from liaison.storage.queries import reachable_staff
 
 DRAFT_IDLE = timedelta(hours=24)
 DRAFT_DROP_AFTER_REMINDER = timedelta(hours=48)
@@ -36,7 +36,6 @@ class DeadlineReport:
     reminders: int = 0
     drafts_reminded: int = 0
     drafts_dropped: list[int] = field(default_factory=list)
-    digests: int = 0
 
 
 async def plan_deadlines(db: Database, now: datetime) -> DeadlineReport:
@@ -45,7 +44,6 @@ async def plan_deadlines(db: Database, now: datetime) -> DeadlineReport:
         programmes = list(await session.scalars(select(Programme)))
         for programme in programmes:
             await _programme_deadlines(session, programme, now, report)
-            await _digest(session, programme, now, report)
         await _drafts(session, now, report)
     return report
 
@@ -53,12 +51,8 @@ async def plan_deadlines(db: Database, now: datetime) -> DeadlineReport:
 async def _programme_deadlines(
     session: AsyncSession, programme: Programme, now: datetime, report: DeadlineReport
 ) -> None:
-    settings = programme.settings.get("reminders", {})
-    before = sorted(
-        (timedelta(minutes=m) for m in settings.get("before_minutes", [4320, 1440, 120])),
-        reverse=True,
-    )
-    overdue_days = int(settings.get("overdue_days", 3))
+    reminders = settings_of(programme).reminders
+    before, overdue_days = reminders.before, reminders.overdue_days
     cadres = list(
         await session.scalars(
             select(Person).where(
@@ -103,7 +97,7 @@ async def _programme_deadlines(
                     key,
                     person.id,
                     kind,
-                    {"assignment_id": assignment.id, "due_at": due.isoformat()},
+                    DeadlinePayload(assignment_id=assignment.id, due_at=due),
                     now,
                     expires,
                 ),
@@ -152,36 +146,10 @@ async def _drafts(session: AsyncSession, now: datetime, report: DeadlineReport) 
                     f"draft:{draft.id}:{draft.updated_at:%Y%m%d%H%M}",
                     draft.person_id,
                     OutboxKind.DRAFT_REMINDER,
-                    {"draft_id": draft.id},
+                    DraftPayload(draft_id=draft.id),
                     now,
                 ),
             )
             report.drafts_reminded += 1
         elif draft.reminded_at is not None and now - draft.reminded_at >= DRAFT_DROP_AFTER_REMINDER:
             report.drafts_dropped.append(draft.person_id)
-
-
-async def _digest(
-    session: AsyncSession, programme: Programme, now: datetime, report: DeadlineReport
-) -> None:
-    settings = programme.settings.get("digest", {})
-    zone_name = settings.get("timezone") or programme.home_timezone
-    at = time.fromisoformat(settings.get("at", "08:00"))
-    today = now.astimezone(zone(zone_name)).date()
-    instant = datetime.combine(today, at, tzinfo=zone(zone_name))
-    if now < instant or now > instant + timedelta(hours=12):
-        return
-    readers = await reachable_staff(session, programme.id, (Role.ORGANIZER, Role.OBSERVER))
-    for reader in readers:
-        if await enqueue(
-            session,
-            Planned(
-                f"digest:{programme.id}:{today.isoformat()}:{reader.id}",
-                reader.id,
-                OutboxKind.DIGEST,
-                {"programme_id": programme.id, "until": instant.isoformat()},
-                instant,
-                instant + timedelta(hours=12),
-            ),
-        ):
-            report.digests += 1

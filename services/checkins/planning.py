@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audit import record
-from liaison.services.outbox import Planned, enqueue
+from liaison.services.checkins.states import OPEN, move_run
+from liaison.services.outbox.payloads import RunPayload
+from liaison.services.outbox.queue import Planned, enqueue
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, PersonStatus, Role, RunState
@@ -24,7 +26,6 @@ from liaison.storage.queries import reachable_staff, upsert_insert
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far back a tick looks for slots: after downtime, older slots are recorded as missed.
 LOOKBACK_DAYS = 3
-OPEN_STATES = (RunState.DUE, RunState.SENT, RunState.IN_PROGRESS, RunState.ESCALATED)
 
 
 @dataclass
@@ -169,7 +170,12 @@ async def _plan_survey(
             await enqueue(
                 session,
                 Planned(
-                    key, person.id, OutboxKind.CHECKIN_PROMPT, {"run_id": run_id}, slot, closes
+                    key,
+                    person.id,
+                    OutboxKind.CHECKIN_PROMPT,
+                    RunPayload(run_id=run_id),
+                    slot,
+                    closes,
                 ),
             )
             report.keys.append(key)
@@ -180,13 +186,14 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
         await session.execute(
             select(SurveyRun, Survey)
             .join(Survey, Survey.id == SurveyRun.survey_id)
-            .where(SurveyRun.state.in_(OPEN_STATES))
+            .where(SurveyRun.state.in_(OPEN))
             .with_for_update(of=SurveyRun, skip_locked=True)
         )
     ).all()
     for run, survey in rows:
         if run.closes_at <= now:
-            run.state = RunState.MISSED
+            if not await move_run(session, run, RunState.MISSED):
+                continue
             report.closed_as_missed += 1
             await record(
                 session,
@@ -211,7 +218,7 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
                     key,
                     run.person_id,
                     OutboxKind.CHECKIN_REMINDER,
-                    {"run_id": run.id},
+                    RunPayload(run_id=run.id),
                     now,
                     run.closes_at,
                 ),
@@ -220,14 +227,18 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
             report.keys.append(key)
         escalate_at = run.slot_at + timedelta(minutes=survey.escalate_after_minutes)
         if run.escalated_at is None and now >= escalate_at:
-            run.escalated_at = now
-            run.state = RunState.ESCALATED
+            if not await move_run(session, run, RunState.ESCALATED, escalated_at=now):
+                continue
             for organizer in await reachable_staff(session, survey.programme_id):
                 key = f"checkin:{run.id}:escalate:{organizer.id}"
                 await enqueue(
                     session,
                     Planned(
-                        key, organizer.id, OutboxKind.CHECKIN_ESCALATION, {"run_id": run.id}, now
+                        key,
+                        organizer.id,
+                        OutboxKind.CHECKIN_ESCALATION,
+                        RunPayload(run_id=run.id),
+                        now,
                     ),
                 )
                 report.keys.append(key)

@@ -8,11 +8,13 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from liaison.services.audit import record
-from liaison.services.errors import AmbiguousName, InvalidDate, NotAllowed, PersonNotFound
-from liaison.services.people import Actor
+from liaison.services.authorization import require_organizer
+from liaison.services.checkins.states import move_run
+from liaison.services.errors import InvalidDate
+from liaison.services.people import Actor, find_person
 from liaison.storage.database import Database
-from liaison.storage.enums import Role, RunState
-from liaison.storage.models import Absence, Person, SurveyRun
+from liaison.storage.enums import RunState
+from liaison.storage.models import Absence, SurveyRun
 
 
 @dataclass(frozen=True)
@@ -21,23 +23,6 @@ class AbsenceRecorded:
     starts_on: date
     ends_on: date
     runs_cancelled: int
-
-
-async def find_person(db: Database, programme_id: str, name: str) -> Person:
-    """Finds a roster entry by exact name, then by a unique case-insensitive prefix."""
-    async with db.read() as session:
-        people = list(
-            await session.scalars(select(Person).where(Person.programme_id == programme_id))
-        )
-    exact = [p for p in people if p.name == name]
-    if len(exact) == 1:
-        return exact[0]
-    loose = [p for p in people if p.name.lower().startswith(name.lower())]
-    if len(loose) == 1:
-        return loose[0]
-    if len(loose) > 1 or len(exact) > 1:
-        raise AmbiguousName(name)
-    raise PersonNotFound(name)
 
 
 async def record_absence(
@@ -50,12 +35,11 @@ async def record_absence(
     now: datetime,
 ) -> AbsenceRecorded:
     """Stores the absence; runs already planned in it and not yet answered are cancelled."""
-    if actor.role is not Role.ORGANIZER:
-        raise NotAllowed()
+    require_organizer(actor)
     if ends_on < starts_on:
         raise InvalidDate(f"{starts_on} > {ends_on}")
-    person = await find_person(db, actor.programme_id, name)
     async with db.transaction() as session:
+        person = await find_person(session, actor.programme_id, name)
         session.add(
             Absence(
                 person_id=person.id,
@@ -76,9 +60,14 @@ async def record_absence(
         )
         cancelled = 0
         for run in runs:
-            run.state = RunState.MISSED
-            run.notes = "absent" if not run.notes else f"{run.notes}\nabsent"
-            cancelled += 1
+            notes = "absent" if not run.notes else f"{run.notes}\nabsent"
+            cancelled += await move_run(
+                session,
+                run,
+                RunState.MISSED,
+                only_from=(RunState.DUE, RunState.SENT),
+                notes=notes,
+            )
         await record(
             session,
             "absence.recorded",
@@ -93,15 +82,3 @@ async def record_absence(
             at=now,
         )
     return AbsenceRecorded(person.name, starts_on, ends_on, cancelled)
-
-
-async def set_awaiting(db: Database, person_id: int, awaiting: dict[str, object] | None) -> None:
-    async with db.transaction() as session:
-        person = await session.get_one(Person, person_id)
-        person.awaiting = awaiting
-
-
-async def get_awaiting(db: Database, person_id: int) -> dict[str, object] | None:
-    async with db.read() as session:
-        person = await session.get_one(Person, person_id)
-        return dict(person.awaiting) if person.awaiting else None

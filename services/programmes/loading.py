@@ -14,14 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audit import record
-from liaison.services.document import (
+from liaison.services.programmes.document import (
     DocumentError,
     Loc,
     Problem,
     read_document,
     validation_problems,
 )
-from liaison.services.programme_schema import AlertRule, ProgrammeFile, QuestionDef
+from liaison.services.programmes.schema import AlertRule, ProgrammeFile, QuestionDef
+from liaison.services.programmes.settings import (
+    DigestSettings,
+    ProgrammeSettings,
+    ReminderSettings,
+    SubmissionNotices,
+)
 from liaison.services.timezones import NonexistentLocalTime, local_to_utc
 from liaison.storage.database import Database
 from liaison.storage.enums import AssignmentKind, Location, QuestionKind, SessionKind
@@ -239,19 +245,19 @@ def plan_programme(path: Path) -> ProgrammePlan:
     return plan
 
 
-def _settings_of(definition: ProgrammeFile) -> dict[str, Any]:
+def _settings_of(definition: ProgrammeFile) -> ProgrammeSettings:
     digest = definition.digest
-    return {
-        "digest": {
-            "at": digest.at.strftime("%H:%M"),
-            "timezone": digest.timezone or definition.programme.home_timezone,
-            "submissions": digest.submissions,
-        },
-        "reminders": {
-            "before_minutes": [int(d / timedelta(minutes=1)) for d in definition.reminders.before],
-            "overdue_days": definition.reminders.overdue_days,
-        },
-    }
+    return ProgrammeSettings(
+        digest=DigestSettings(
+            at=digest.at,
+            timezone=digest.timezone or definition.programme.home_timezone,
+            submissions=SubmissionNotices(digest.submissions),
+        ),
+        reminders=ReminderSettings(
+            before_minutes=[int(d / timedelta(minutes=1)) for d in definition.reminders.before],
+            overdue_days=definition.reminders.overdue_days,
+        ),
+    )
 
 
 async def _by_key(session: AsyncSession, model: Any, programme_id: str) -> dict[str, Any]:
@@ -273,7 +279,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
     programme.home_timezone = info.home_timezone
     programme.host_timezone = info.host_timezone
     programme.default_locale = info.default_locale
-    programme.settings = _settings_of(definition)
+    programme.settings = _settings_of(definition).stored()
     programme.source_sha256 = plan.sha256
     await session.flush()
 

@@ -1,0 +1,34 @@
+"""Role checks at the door: one decorator for commands only organizers may use.
+
+The services check again (services/authorization.py): this only answers early and
+politely, in the reader's language.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+
+from liaison.handlers.replies import reply
+from liaison.storage.enums import Role
+from liaison.ui.context import BotContext
+
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+def organizer_only(callback: Callback) -> Callback:
+    @functools.wraps(callback)
+    async def wrapper(update: Update, context: BotContext) -> None:
+        if context.actor is None or context.actor.role is not Role.ORGANIZER:
+            text = context.t("Only organizers can do this.")
+            if update.callback_query is not None:
+                await update.callback_query.answer(text, show_alert=True)
+            else:
+                await reply(update, text)
+            return
+        await callback(update, context)
+
+    return wrapper

@@ -1,0 +1,23 @@
+"""Who may do what: one place every organizer use case asks, whatever the handler did."""
+
+from __future__ import annotations
+
+from liaison.services.errors import NotAllowed
+from liaison.services.people import Actor
+from liaison.storage.enums import Role
+
+
+def require_organizer(actor: Actor, programme_id: str | None = None) -> None:
+    """Only an organizer, and only of the programme concerned, may change its records."""
+    if actor.role is not Role.ORGANIZER:
+        raise NotAllowed()
+    if programme_id is not None and programme_id != actor.programme_id:
+        raise NotAllowed()
+
+
+def require_staff(actor: Actor, programme_id: str | None = None) -> None:
+    """Organizers and observers may read the cohort's records; cadres may not."""
+    if actor.role not in (Role.ORGANIZER, Role.OBSERVER):
+        raise NotAllowed()
+    if programme_id is not None and programme_id != actor.programme_id:
+        raise NotAllowed()

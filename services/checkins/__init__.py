@@ -1,0 +1,1 @@
+"""Check-ins: planning runs at each cadre's slot, the conversation, alerts, notes, absences."""

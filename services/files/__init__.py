@@ -1,0 +1,1 @@
+"""Files cadres send: checked by name and content, archived on disk with their checksum."""

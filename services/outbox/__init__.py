@@ -1,0 +1,1 @@
+"""The durable outbox: every message the bot sends on its own, planned once by unique key."""

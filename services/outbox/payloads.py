@@ -1,0 +1,105 @@
+"""One typed payload per outbox kind: codes and ids only, never prose.
+
+The text is rendered at send time in the reader's language and zone, so a payload says
+*what* to tell, not *how*. A kind's payload is checked when the row is planned and
+parsed again when it is claimed; a typo in a field name fails loudly at both ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from liaison.storage.enums import OutboxKind
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunPayload(Payload):
+    """A check-in prompt, reminder, escalation or alert: everything comes from the run."""
+
+    run_id: int
+
+
+class ExpiredPayload(Payload):
+    """How many scheduled messages went stale while the bot was down."""
+
+    count: int
+
+
+class UnreachablePayload(Payload):
+    person_id: int
+    reason: str
+
+
+class SubmissionPayload(Payload):
+    submission_id: int
+
+
+class DeadlinePayload(Payload):
+    """A reminder for one due time; an extension moves the due time and plans anew."""
+
+    assignment_id: int
+    due_at: AwareDatetime
+
+
+class DraftPayload(Payload):
+    draft_id: int
+
+
+class DroppedDraftPayload(Payload):
+    """The draft is gone by the time this is sent, so its titles travel with the message."""
+
+    title_zh: str
+    title_en: str
+
+
+class DigestPayload(Payload):
+    programme_id: str
+    until: AwareDatetime
+
+
+PAYLOADS: dict[OutboxKind, type[Payload]] = {
+    OutboxKind.CHECKIN_PROMPT: RunPayload,
+    OutboxKind.CHECKIN_REMINDER: RunPayload,
+    OutboxKind.CHECKIN_ESCALATION: RunPayload,
+    OutboxKind.CHECKIN_ALERT: RunPayload,
+    OutboxKind.EXPIRED_REPORT: ExpiredPayload,
+    OutboxKind.UNREACHABLE_REPORT: UnreachablePayload,
+    OutboxKind.SUBMISSION_NOTICE: SubmissionPayload,
+    OutboxKind.DEADLINE_REMINDER: DeadlinePayload,
+    OutboxKind.OVERDUE_REMINDER: DeadlinePayload,
+    OutboxKind.DRAFT_REMINDER: DraftPayload,
+    OutboxKind.DRAFT_DROPPED: DroppedDraftPayload,
+    OutboxKind.DIGEST: DigestPayload,
+}
+
+P = TypeVar("P", bound=Payload)
+
+
+class PayloadMismatch(TypeError):
+    """A payload of the wrong type for its kind: a programming error, caught at once."""
+
+
+def check_payload(kind: OutboxKind, payload: Payload) -> None:
+    if type(payload) is not PAYLOADS[kind]:
+        expected, got = PAYLOADS[kind].__name__, type(payload).__name__
+        raise PayloadMismatch(f"{kind} takes {expected}, not {got}")
+
+
+def parse_payload(kind: OutboxKind, data: dict[str, Any]) -> Payload:
+    return PAYLOADS[kind].model_validate(data)
+
+
+def as_payload(payload: Payload, expected: type[P]) -> P:
+    """Narrows a claimed row's payload to the type its kind promises."""
+    if not isinstance(payload, expected):
+        raise PayloadMismatch(f"expected {expected.__name__}, got {type(payload).__name__}")
+    return payload
+
+
+def dump(payload: Payload) -> dict[str, Any]:
+    return payload.model_dump(mode="json")

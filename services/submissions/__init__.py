@@ -1,0 +1,1 @@
+"""Stage reports, research papers and pre-departure research: assignments, drafts, versions."""

@@ -1,0 +1,169 @@
+"""One map from domain error to message, in the reader's language.
+
+Services raise a class per case (services/errors.py and each concept's errors); every
+handler answers a refusal with ``error_text``. A new error class gets its line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from liaison.services.checkins.answers import InvalidAnswer
+from liaison.services.checkins.conversation import (
+    NoOpenRun,
+    NotYourRun,
+    RunClosed,
+    StaleQuestion,
+)
+from liaison.services.errors import (
+    AlreadyEnrolled,
+    AmbiguousName,
+    CodeExpired,
+    CodeInvalid,
+    CodeUsed,
+    ContactNotOwn,
+    DomainError,
+    NotAllowed,
+    PersonNotFound,
+    PhoneNotOnRoster,
+    UnknownLocale,
+    UnknownTimezone,
+)
+from liaison.services.submissions.errors import (
+    AssignmentClosed,
+    DraftElsewhere,
+    DuplicateFile,
+    EmptyDraft,
+    FileRefused,
+    NoDraft,
+    NotYourAssignment,
+    UnknownAssignment,
+)
+from liaison.ui.i18n import Translator
+from liaison.ui.text import escape
+
+Render = Callable[[DomainError, Translator], str]
+
+
+def too_large_text(t: Translator) -> str:
+    return t(
+        "This file is larger than 20 MB, the most a bot can download from Telegram. Please "
+        "send a smaller file: export the document as PDF, compress the images, or split it "
+        "into parts."
+    )
+
+
+def _run_closed(error: DomainError, t: Translator) -> str:
+    if str(error) == "completed":
+        return t("This check-in is already confirmed. Thank you!")
+    return t(
+        "This check-in has closed, so late answers cannot be accepted. If something is "
+        "wrong, please contact the organizers."
+    )
+
+
+def _invalid_answer(error: DomainError, t: Translator) -> str:
+    return {
+        "empty": t("Please send your answer as text or as a voice message."),
+        "use_buttons": t("Please choose one of the buttons below the question."),
+        "scale": t("Please answer with a number from 1 to 5, or use the buttons."),
+        "yes_no": t("Please answer Yes or No, or use the buttons."),
+        "not_optional": t("This question cannot be skipped."),
+    }.get(error.code, t("Please use the buttons below the question."))
+
+
+def _file_refused(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, FileRefused)
+    formats = ", ".join(error.accepted)
+    if error.reason == "empty":
+        return t("This file is empty. Please send it again.")
+    if error.reason == "too_large":
+        return too_large_text(t)
+    if error.reason == "content_mismatch":
+        return t(
+            "This file's content does not match its name, so it was not accepted. "
+            "Accepted formats: {formats}."
+        ).format(formats=formats)
+    return t("This file type is not accepted here. Accepted formats: {formats}.").format(
+        formats=formats
+    )
+
+
+def _draft_elsewhere(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, DraftElsewhere)
+    return t(
+        "You have an unfinished draft for {title}. Submit it, or send /cancel to drop it, "
+        "before starting another."
+    ).format(title=escape(t.pick(error.title_zh, error.title_en)))
+
+
+def _unknown_assignment(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, UnknownAssignment)
+    return t("There is no assignment {key}. The assignments are: {keys}.").format(
+        key=escape(error.key), keys=escape(", ".join(error.keys))
+    )
+
+
+_TEXTS: dict[type[DomainError], Render] = {
+    # Enrolment
+    ContactNotOwn: lambda e, t: t(
+        "That is someone else's contact. Please use the button below to share your own "
+        "phone number."
+    ),
+    PhoneNotOnRoster: lambda e, t: t(
+        "Sorry, this phone number is not on the programme's roster. If you are a "
+        "participant, ask the organizers for a one-time code and send /start CODE."
+    ),
+    CodeUsed: lambda e, t: t(
+        "This code has already been used. Please ask the organizers for a new one."
+    ),
+    CodeExpired: lambda e, t: t("This code has expired. Please ask the organizers for a new one."),
+    AlreadyEnrolled: lambda e, t: t(
+        "This roster entry is already linked to another Telegram account. If that is a "
+        "mistake, please contact the organizers."
+    ),
+    CodeInvalid: lambda e, t: t(
+        "This code is not valid. Please check it and try again, or ask the organizers."
+    ),
+    # People and preferences
+    NotAllowed: lambda e, t: t("Only organizers can do this."),
+    AmbiguousName: lambda e, t: t("Several people match {name}; use the full name.").format(
+        name=escape(str(e))
+    ),
+    PersonNotFound: lambda e, t: t("Nobody called {name} is on the roster.").format(
+        name=escape(str(e))
+    ),
+    UnknownTimezone: lambda e, t: t(
+        "{zone} is not a time zone I know. Use a name from the tz database, "
+        "such as America/New_York or Asia/Shanghai."
+    ).format(zone=escape(str(e))),
+    UnknownLocale: lambda e, t: t("This button is no longer valid."),
+    # Check-ins
+    NoOpenRun: lambda e, t: t(
+        "No check-in is open for you right now. The next one will come at its scheduled time."
+    ),
+    RunClosed: _run_closed,
+    StaleQuestion: lambda e, t: t("This question has already been answered."),
+    InvalidAnswer: _invalid_answer,
+    NotYourRun: lambda e, t: t("This button is no longer valid."),
+    # Submissions
+    DraftElsewhere: _draft_elsewhere,
+    AssignmentClosed: lambda e, t: t(
+        "This assignment is closed; nothing more can be submitted to it."
+    ),
+    NotYourAssignment: lambda e, t: t("This button is no longer valid."),
+    UnknownAssignment: _unknown_assignment,
+    NoDraft: lambda e, t: t("This draft has already been submitted or cancelled."),
+    EmptyDraft: lambda e, t: t("The draft is empty. Send text or files first."),
+    DuplicateFile: lambda e, t: t("This file is already in your draft."),
+    FileRefused: _file_refused,
+}
+
+
+def error_text(error: DomainError, t: Translator) -> str:
+    """The reader's message for a refused use case; the most specific class wins."""
+    for cls in type(error).__mro__:
+        render = _TEXTS.get(cls)
+        if render is not None:
+            return render(error, t)
+    return t("Sorry, that did not work.")
