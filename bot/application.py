@@ -101,6 +101,7 @@ def build_application(
             data.sender,
             database,
             data.clock,
+            settings.data_dir,
             timedelta(seconds=settings.sending.tick_seconds),
         )
     return app

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from telegram.ext import JobQueue
 
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.services.clock import Clock
+from liaison.services.files.archive import sweep_orphans
 from liaison.services.planning import plan_all
 from liaison.services.updates import prune_updates
 from liaison.storage.database import Database
@@ -38,18 +40,24 @@ def send_tick(sender: OutboxSender) -> Any:
     return tick
 
 
-def prune_tick(db: Database, clock: Clock) -> Any:
+def prune_tick(db: Database, clock: Clock, data_dir: Path) -> Any:
     async def tick(context: BotContext) -> None:
-        """Forgets update ids older than Telegram would ever redeliver."""
+        """Forgets old update ids; removes archive files a crash left without a record."""
         removed = await prune_updates(db, clock.now())
         if removed:
             log.info("forgot %s old update ids", removed)
+        await sweep_orphans(db, data_dir, clock.now())
 
     return tick
 
 
 def schedule_jobs(
-    job_queue: JobQueue[Any], sender: OutboxSender, db: Database, clock: Clock, tick: timedelta
+    job_queue: JobQueue[Any],
+    sender: OutboxSender,
+    db: Database,
+    clock: Clock,
+    data_dir: Path,
+    tick: timedelta,
 ) -> None:
     """Named repeating jobs; max_instances=1 so a slow tick is never run twice at once."""
     once = {"max_instances": 1, "coalesce": True}
@@ -68,8 +76,8 @@ def schedule_jobs(
         job_kwargs=once,
     )
     job_queue.run_repeating(
-        prune_tick(db, clock),
+        prune_tick(db, clock, data_dir),
         interval=timedelta(hours=6),
-        first=timedelta(minutes=5),
-        name="prune-updates",
+        first=timedelta(minutes=1),
+        name="prune",
     )

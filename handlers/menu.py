@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
-from liaison.services.people import SUPPORTED_LOCALES
+from liaison.services.people import SUPPORTED_LOCALES, menu_recipients
 from liaison.storage.database import Database
 from liaison.storage.enums import Role
-from liaison.storage.models import Person, Programme
 from liaison.ui.i18n import N_, Translator, translator
 
 log = logging.getLogger(__name__)
@@ -87,15 +85,5 @@ async def set_all_menus(bot: Bot, db: Database, default_locale: str) -> None:
             )
     except TelegramError as exc:
         log.warning("could not set the default command menu: %s", exc)
-    async with db.read() as session:
-        rows = (
-            await session.execute(
-                select(
-                    Person.telegram_chat_id, Person.role, Person.locale, Programme.default_locale
-                )
-                .join(Programme, Programme.id == Person.programme_id)
-                .where(Person.telegram_chat_id.is_not(None), Person.unreachable_at.is_(None))
-            )
-        ).all()
-    for chat_id, role, locale, programme_locale in rows:
-        await set_menu_for_chat(bot, chat_id, Role(role), locale or programme_locale)
+    for recipient in await menu_recipients(db):
+        await set_menu_for_chat(bot, recipient.chat_id, recipient.role, recipient.locale)

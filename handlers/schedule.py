@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from itertools import groupby
 
@@ -12,6 +11,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from liaison.handlers.replies import reply
+from liaison.services.dates import parse_day
 from liaison.services.errors import InvalidDate
 from liaison.services.people import Actor
 from liaison.services.schedule import ScheduleResult, SessionView, View, schedule_for
@@ -43,14 +43,7 @@ def parse_request(args: list[str], today: date) -> tuple[View, date | None]:
     word = args[0].strip().lower()
     if word in VIEW_WORDS:
         return VIEW_WORDS[word], None
-    match = re.fullmatch(r"(?:(\d{4})[-/.])?(\d{1,2})[-/.月](\d{1,2})日?", word)
-    if not match:
-        raise InvalidDate(word)
-    year = int(match.group(1) or today.year)
-    try:
-        return View.DAY, date(year, int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        raise InvalidDate(word) from None
+    return View.DAY, parse_day(word, today=today)
 
 
 def other_zone(actor: Actor, item: SessionView) -> str:

@@ -7,10 +7,6 @@ class DomainError(Exception):
     code = "error"
 
 
-class NotEnrolled(DomainError):
-    code = "not_enrolled"
-
-
 class ContactNotOwn(DomainError):
     code = "contact_not_own"
 

@@ -323,4 +323,4 @@ async def test_two_dispatchers_on_postgresql_never_send_a_row_twice(tmp_path: Pa
 
 async def test_the_sender_and_planner_jobs_are_wired_into_the_application(harness: Harness) -> None:
     jobs = {job.name for job in harness.app.job_queue.jobs()} if harness.app.job_queue else set()
-    assert {"plan", "send", "prune-updates"} <= jobs
+    assert {"plan", "send", "prune"} <= jobs

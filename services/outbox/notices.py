@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from liaison.services.audit import record
 from liaison.services.outbox.payloads import ExpiredPayload, UnreachablePayload
 from liaison.services.outbox.queue import Planned, enqueue
+from liaison.services.outbox.states import sources
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxState
 from liaison.storage.models import OutboxMessage, Person
@@ -29,7 +30,7 @@ async def mark_unreachable(db: Database, person_id: int, now: datetime, reason: 
             update(OutboxMessage)
             .where(
                 OutboxMessage.person_id == person_id,
-                OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+                OutboxMessage.state.in_(sources(OutboxState.UNREACHABLE)),
             )
             .values(state=OutboxState.UNREACHABLE, last_error=reason, lease_until=None)
         )

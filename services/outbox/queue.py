@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.outbox.payloads import Payload, check_payload, dump, parse_payload
+from liaison.services.outbox.states import FINAL, move_row
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxState
 from liaison.storage.models import OutboxMessage
@@ -133,17 +134,15 @@ async def mark_sent(
 ) -> None:
     """Records delivery, with the chat it actually went to (the recipient's at send time)."""
     async with db.transaction() as session:
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
-            .values(
-                state=OutboxState.SENT,
-                chat_id=chat_id,
-                sent_at=now,
-                telegram_message_id=message_id,
-                lease_until=None,
-                last_error=None,
-            )
+        await move_row(
+            session,
+            row_id,
+            OutboxState.SENT,
+            chat_id=chat_id,
+            sent_at=now,
+            telegram_message_id=message_id,
+            lease_until=None,
+            last_error=None,
         )
 
 
@@ -153,25 +152,34 @@ async def release(
     """Puts a claimed row back to wait until ``due_at``; gives up after MAX_ATTEMPTS."""
     async with db.transaction() as session:
         row = await session.get_one(OutboxMessage, row_id)
-        if not count_attempt:
-            row.attempts = max(row.attempts - 1, 0)
-        if row.attempts >= MAX_ATTEMPTS:
-            row.state = OutboxState.FAILED
+        attempts = row.attempts if count_attempt else max(row.attempts - 1, 0)
+        if attempts >= MAX_ATTEMPTS:
+            await move_row(
+                session,
+                row_id,
+                OutboxState.FAILED,
+                attempts=attempts,
+                lease_until=None,
+                last_error=error,
+            )
         else:
-            row.state = OutboxState.PENDING
-            row.due_at = due_at
-        row.lease_until = None
-        row.last_error = error
+            await move_row(
+                session,
+                row_id,
+                OutboxState.PENDING,
+                attempts=attempts,
+                due_at=due_at,
+                lease_until=None,
+                last_error=error,
+            )
 
 
 async def finish(db: Database, row_id: int, state: OutboxState, error: str | None) -> None:
     """Records a final outcome: failed, expired or skipped."""
+    if state not in FINAL:
+        raise ValueError(f"{state} is not a final outcome")
     async with db.transaction() as session:
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
-            .values(state=state, lease_until=None, last_error=error)
-        )
+        await move_row(session, row_id, state, lease_until=None, last_error=error)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -1,0 +1,63 @@
+"""The one table of an outbox row's allowed moves, and the compare-and-set that applies them.
+
+```mermaid
+stateDiagram-v2
+    [*] --> pending: planned (unique key)
+    pending --> sending: claimed with a lease
+    sending --> sending: lease ran out, claimed again
+    sending --> sent
+    sending --> pending: 429, 5xx, network error, timeout (retried later)
+    sending --> failed: 400, or too many attempts
+    sending --> expired: too old to send
+    sending --> skipped: no longer relevant
+    pending --> unreachable: the person blocked the bot
+    sending --> unreachable
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from liaison.storage.enums import OutboxState
+from liaison.storage.models import OutboxMessage
+
+TRANSITIONS: dict[OutboxState, frozenset[OutboxState]] = {
+    OutboxState.PENDING: frozenset({OutboxState.SENDING, OutboxState.UNREACHABLE}),
+    OutboxState.SENDING: frozenset(
+        {
+            OutboxState.SENDING,
+            OutboxState.SENT,
+            OutboxState.PENDING,
+            OutboxState.FAILED,
+            OutboxState.EXPIRED,
+            OutboxState.SKIPPED,
+            OutboxState.UNREACHABLE,
+        }
+    ),
+    OutboxState.SENT: frozenset(),
+    OutboxState.FAILED: frozenset(),
+    OutboxState.EXPIRED: frozenset(),
+    OutboxState.SKIPPED: frozenset(),
+    OutboxState.UNREACHABLE: frozenset(),
+}
+
+FINAL = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
+
+
+def sources(target: OutboxState) -> tuple[OutboxState, ...]:
+    return tuple(state for state, targets in TRANSITIONS.items() if target in targets)
+
+
+async def move_row(session: AsyncSession, row_id: int, target: OutboxState, **values: Any) -> bool:
+    """Moves one row to ``target`` if it is in a state allowed to lead there."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.state.in_(sources(target)))
+        .values(state=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
