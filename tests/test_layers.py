@@ -112,3 +112,9 @@ def test_every_package_folder_is_in_the_wheel() -> None:
         "pyproject.toml [tool.setuptools] packages must list every folder with an __init__.py"
     )
     assert set(FOLDERS.values()) <= {Path(f).name for f in setuptools["package-dir"].values()}
+
+
+def test_every_folder_with_user_texts_is_extracted_into_the_catalogs() -> None:
+    config = (ROOT / "babel.cfg").read_text(encoding="utf-8")
+    for folder in ("bot", "handlers", "sender", "ui", "services"):
+        assert f"[python: {folder}/**.py]" in config, f"babel.cfg misses {folder}/"
