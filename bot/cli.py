@@ -262,6 +262,30 @@ def codes(programme_id: str, names: tuple[str, ...], days: int, include_enrolled
     click.echo(f"{len(issued)} codes, valid until {issued[0].expires_at:%Y-%m-%d %H:%M} UTC")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--no-jobs", is_flag=True, help="Do not expect the bot's jobs to be running (e.g. at set-up)."
+)
+def status(as_json: bool, no_jobs: bool) -> None:
+    """Reports the installation's health; exits 1 when something is wrong (for cron)."""
+    from liaison.bot.status import health_expectations, status_json, status_lines
+    from liaison.services.health import check_health
+
+    settings = _settings()
+    expect = health_expectations(settings, expect_jobs=not no_jobs)
+    health = _with_db(
+        settings, lambda database: check_health(database, SystemClock().now(), expect)
+    )
+    if as_json:
+        click.echo(status_json(health))
+    else:
+        for line in status_lines(health):
+            click.echo(line)
+    if not health.healthy:
+        sys.exit(1)
+
+
 def entry(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="liaison", standalone_mode=True)
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from telegram.ext import JobQueue
 
+from liaison.bot.logging_setup import redact
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.services.clock import Clock
 from liaison.services.files.archive import sweep_orphans
+from liaison.services.health import record_heartbeat
 from liaison.services.planning import plan_all
 from liaison.services.updates import prune_updates
 from liaison.storage.database import Database
@@ -20,22 +24,48 @@ from liaison.ui.context import BotContext
 log = logging.getLogger(__name__)
 
 
+async def beating(
+    db: Database, clock: Clock, name: str, work: Callable[[], Awaitable[None]]
+) -> None:
+    """Runs one tick and leaves its heartbeat (time taken, error) for `liaison status`."""
+    started = time.monotonic()
+    error: str | None = None
+    try:
+        await work()
+    except Exception as exc:
+        error = redact(f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        try:
+            await record_heartbeat(db, name, clock.now(), time.monotonic() - started, error)
+        except Exception as exc:  # the database may be what failed; the tick's error wins
+            log.warning("could not record the %s heartbeat: %s", name, type(exc).__name__)
+
+
 async def plan_tick(context: BotContext) -> None:
     """Plans due check-in runs, reminders and escalations into the outbox."""
-    report = await plan_all(context.db, context.clock.now(), context.data_dir)
-    checkins, deadlines = report.checkins, report.deadlines
-    if checkins.runs_created or checkins.reminders or checkins.escalations:
-        log.info("planned check-ins %s", checkins)
-    if deadlines.reminders or report.digests or deadlines.drafts_reminded:
-        log.info("planned deadlines %s", deadlines)
+
+    async def work() -> None:
+        report = await plan_all(context.db, context.clock.now(), context.data_dir)
+        checkins, deadlines = report.checkins, report.deadlines
+        if checkins.runs_created or checkins.reminders or checkins.escalations:
+            log.info("planned check-ins %s", checkins)
+        if deadlines.reminders or report.digests or deadlines.drafts_reminded:
+            log.info("planned deadlines %s", deadlines)
+
+    await beating(context.db, context.clock, "plan", work)
 
 
 def send_tick(sender: OutboxSender) -> Any:
     async def tick(context: BotContext) -> None:
         """Sends what is due in the outbox."""
-        report = await sender.run_once()
-        if report.sent or report.retried or report.failed or report.expired:
-            log.info("sent %s", report)
+
+        async def work() -> None:
+            report = await sender.run_once()
+            if report.sent or report.retried or report.failed or report.expired:
+                log.info("sent %s", report)
+
+        await beating(context.db, context.clock, "send", work)
 
     return tick
 

@@ -31,6 +31,11 @@ class SendingSettings(BaseModel):
     tick_seconds: float = Field(default=30.0, gt=0)
 
 
+class HealthSettings(BaseModel):
+    # An outbox row due this long ago and still not sent means something is stuck.
+    stuck_minutes: float = Field(default=10.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -49,6 +54,7 @@ class Settings(BaseSettings):
     mode: Mode = Mode.POLLING
     webhook: WebhookSettings = WebhookSettings()
     sending: SendingSettings = SendingSettings()
+    health: HealthSettings = HealthSettings()
     default_locale: str = "zh_CN"
     default_phone_region: str = "CN"
     log_level: str = "INFO"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import Connection
 
 MIGRATIONS_DIR = Path(str(files("liaison.migrations")))
 
@@ -24,3 +25,17 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def head_revisions() -> set[str]:
+    """The revisions the code expects the database to be at."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+def current_revisions_sync(connection: Connection) -> set[str]:
+    """The revisions the database is at (empty when it was never migrated)."""
+    from alembic.migration import MigrationContext
+
+    return set(MigrationContext.configure(connection).get_current_heads())

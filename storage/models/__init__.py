@@ -8,6 +8,7 @@ from liaison.storage.models.assignments import (
     SubmissionDraft,
 )
 from liaison.storage.models.audit import AuditEvent, ProcessedUpdate
+from liaison.storage.models.operations import Heartbeat
 from liaison.storage.models.outbox import OutboxMessage
 from liaison.storage.models.people import EnrolmentCode, Person
 from liaison.storage.models.programme import Phase, Programme, Session
@@ -25,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "EnrolmentCode",
     "Extension",
+    "Heartbeat",
     "OutboxMessage",
     "Person",
     "Phase",
