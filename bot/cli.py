@@ -286,6 +286,48 @@ def status(as_json: bool, no_jobs: bool) -> None:
         sys.exit(1)
 
 
+@main.command("backup")
+@click.argument("directory", type=click.Path(path_type=Path))
+def backup_command(directory: Path) -> None:
+    """Backs up the database (SQLite) and the file archive into an empty DIRECTORY."""
+    from liaison.services.backup import BackupRefused, backup
+
+    settings = _settings()
+    try:
+        report = _with_db(
+            settings,
+            lambda database: backup(
+                database,
+                settings.database_url,
+                settings.data_dir,
+                directory,
+                SystemClock().now(),
+            ),
+        )
+    except BackupRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    size = f"{report.bytes / 1024 / 1024:.1f} MB"
+    click.echo(f"backup in {directory}: {report.database} database, {report.files} files ({size})")
+    if report.database == "postgresql":
+        click.echo("the PostgreSQL database itself is backed up with pg_dump (see README)")
+    for missing in report.missing:
+        click.echo(f"missing (deleted while backing up, or not on disk): {missing}", err=True)
+
+
+@main.command("restore")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def restore_command(directory: Path) -> None:
+    """Restores a backup from DIRECTORY into an empty data directory."""
+    from liaison.services.backup import BackupRefused, restore
+
+    settings = _settings()
+    try:
+        files = asyncio.run(restore(directory, settings.data_dir, settings.database_url))
+    except BackupRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored into {settings.data_dir}: the database and {files} files")
+
+
 def entry(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="liaison", standalone_mode=True)
 
