@@ -6,6 +6,7 @@ import asyncio
 from typing import Any, Literal
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import liaison.storage.models  # noqa: F401 - registers every table on the metadata
@@ -44,10 +45,20 @@ def _configure(connection: Connection) -> None:
         context.run_migrations()
 
 
+# Several instances may start at once, each upgrading first: on PostgreSQL they take
+# turns on this advisory lock, and the later ones find the schema already at head.
+MIGRATION_LOCK = 0x11A150
+
+
 async def _run_async() -> None:
     engine = create_engine(_database_url())
     try:
         async with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
+                await connection.commit()
             await connection.run_sync(_configure)
             await connection.commit()
     finally:

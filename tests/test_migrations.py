@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+from asyncio.subprocess import PIPE
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +68,19 @@ async def test_models_and_migrations_do_not_drift(backend: str, tmp_path: Path) 
     finally:
         await db.dispose()
     assert differences == []
+
+
+async def test_instances_upgrading_at_once_on_postgresql_take_turns(tmp_path: Path) -> None:
+    url = await _url("postgresql", tmp_path)
+    env = {**os.environ, "LIAISON_DATABASE_URL": url, "LIAISON_DATA_DIR": str(tmp_path)}
+    liaison = str(Path(sys.executable).parent / "liaison")
+
+    async def upgrade() -> int:
+        process = await asyncio.create_subprocess_exec(
+            liaison, "db", "upgrade", env=env, stdout=PIPE, stderr=PIPE
+        )
+        await process.communicate()
+        return process.returncode or 0
+
+    assert await asyncio.gather(upgrade(), upgrade(), upgrade()) == [0, 0, 0]
+    assert set(Base.metadata.tables) <= await _tables(url)
