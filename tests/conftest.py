@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from telegram import Update
 
 from liaison.bot.application import LiaisonApplication, build_application
@@ -34,39 +38,119 @@ DATA = Path(__file__).parent / "data"
 PROGRAMME_FILE = DATA / "programme.yaml"
 ROSTER_FILE = DATA / "roster.csv"
 PROGRAMME_ID = "test-prog"
-POSTGRES_URL = os.environ.get(
+# The server the PostgreSQL tests use. Its own database (`test` by default) is only the
+# maintenance database: the tests connect to it to create and drop databases of their own,
+# named `liaison_t_<run id>_<worker id>`, and never change anything inside it.
+POSTGRES_SERVER_URL = os.environ.get(
     "LIAISON_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+TEST_DATABASE_PREFIX = "liaison_t_"
 
-_postgres_state: dict[str, str | None] = {}
+T = TypeVar("T")
+RUN_ID = pytest.StashKey[str]()
 
 
-async def _postgres_problem() -> str | None:
-    """Returns why PostgreSQL cannot be used, or None when it can."""
-    if "problem" not in _postgres_state:
-        db = Database.from_url(POSTGRES_URL)
+def pytest_configure(config: pytest.Config) -> None:
+    """Names the run: one short random id, shared by the xdist workers of the run."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    config.stash[RUN_ID] = workerinput["liaison_run_id"] if workerinput else secrets.token_hex(4)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Hands the run id to each xdist worker (called in the controller only)."""
+    node.workerinput["liaison_run_id"] = node.config.stash[RUN_ID]
+
+
+def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Runs a coroutine to the end on its own loop in a helper thread.
+
+    Session fixtures are synchronous: each test has its own event loop (pytest-asyncio's
+    function scope), and `asyncio.run` in this thread would unset it.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+class PostgresServer:
+    """The server at LIAISON_TEST_POSTGRES_URL, used only through databases this run creates."""
+
+    def __init__(self, url: str, run_id: str, worker_id: str) -> None:
+        self.url = url
+        self.prefix = f"{TEST_DATABASE_PREFIX}{run_id}_{worker_id}"
+        self.created: list[str] = []
+
+    def database_url(self, name: str) -> str:
+        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+    async def _maintenance(self, *statements: str) -> None:
+        # CREATE and DROP DATABASE cannot run inside a transaction block.
+        engine = create_async_engine(self.url, isolation_level="AUTOCOMMIT")
         try:
-            async with db.engine.connect() as connection:
-                await connection.execute(text("select 1"))
-            _postgres_state["problem"] = None
-        except Exception as exc:  # any failure means "not reachable" here
-            _postgres_state["problem"] = f"{type(exc).__name__}: {exc}"
+            async with engine.connect() as connection:
+                for statement in statements:
+                    await connection.exec_driver_sql(statement)
         finally:
-            await db.dispose()
-    return _postgres_state["problem"]
+            await engine.dispose()
+
+    def problem(self) -> str | None:
+        """Returns why the server cannot be used, or None when it can."""
+        try:
+            run_blocking(self._maintenance("select 1"))
+        except Exception as exc:  # any failure means "not reachable" here
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def create_database(self, suffix: str = "") -> str:
+        """Creates an empty database of this run and worker and returns its URL."""
+        name = self.prefix + suffix
+        run_blocking(
+            self._maintenance(
+                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+            )
+        )
+        self.created.append(name)
+        return self.database_url(name)
+
+    def drop_databases(self) -> None:
+        statements = [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in self.created]
+        if statements:
+            run_blocking(self._maintenance(*statements))
+        self.created.clear()
 
 
-async def require_postgres() -> None:
-    problem = await _postgres_problem()
-    if problem is None:
-        return
-    message = f"PostgreSQL at {POSTGRES_URL} is not reachable ({problem})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message}; CI must run the PostgreSQL tests")
-    pytest.skip(message)
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    """The PostgreSQL server; skips (fails under CI) the tests that need it when unreachable.
+
+    The databases made through it are dropped when the session ends, whether tests passed,
+    failed or were interrupted.
+    """
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    server = PostgresServer(POSTGRES_SERVER_URL, request.config.stash[RUN_ID], worker_id)
+    problem = server.problem()
+    if problem is not None:
+        message = f"PostgreSQL at {POSTGRES_SERVER_URL} is not reachable ({problem})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI must run the PostgreSQL tests")
+        pytest.skip(message)
+    try:
+        yield server
+    finally:
+        server.drop_databases()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of this run's (and this xdist worker's) own PostgreSQL database."""
+    return postgres_server.create_database()
 
 
 async def reset_postgres(url: str) -> None:
+    """Empties a database of this run: drops and recreates its `public` schema."""
+    name = make_url(url).database or ""
+    if not name.startswith(TEST_DATABASE_PREFIX):
+        raise ValueError(f"refusing to reset {name!r}: not a database of the test run")
     db = Database.from_url(url)
     try:
         async with db.engine.begin() as connection:
@@ -76,13 +160,14 @@ async def reset_postgres(url: str) -> None:
         await db.dispose()
 
 
-async def _make_db(backend: str, tmp_path: Path) -> Database:
-    if backend == "postgresql":
-        await require_postgres()
-        await reset_postgres(POSTGRES_URL)
-        db = Database.from_url(POSTGRES_URL)
-    else:
-        db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+@pytest.fixture
+async def postgres_empty_url(postgres_url: str) -> str:
+    """This run's PostgreSQL database without any table (for the migration tests)."""
+    await reset_postgres(postgres_url)
+    return postgres_url
+
+
+async def _schema(db: Database) -> Database:
     async with db.engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     return db
@@ -94,16 +179,33 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def db(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
+async def db(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
     """A fresh schema on SQLite and, in a second run of the test, on PostgreSQL."""
-    database = await _make_db(backend, tmp_path)
+    if backend == "postgresql":
+        # Asked for here, not as a parameter, so that the SQLite runs never need a server.
+        url: str = request.getfixturevalue("postgres_url")
+        await reset_postgres(url)
+        database = Database.from_url(url)
+    else:
+        database = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    yield await _schema(database)
+    await database.dispose()
+
+
+@pytest.fixture
+async def postgres_db(postgres_url: str) -> AsyncIterator[Database]:
+    """A fresh schema in this run's PostgreSQL database."""
+    await reset_postgres(postgres_url)
+    database = await _schema(Database.from_url(postgres_url))
     yield database
     await database.dispose()
 
 
 @pytest.fixture
 async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await _make_db("sqlite", tmp_path)
+    database = await _schema(Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"))
     yield database
     await database.dispose()
 

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -15,14 +16,13 @@ from sqlalchemy import inspect
 from liaison.storage.base import Base
 from liaison.storage.database import Database
 from liaison.storage.migrate import alembic_config
-from tests.conftest import POSTGRES_URL, require_postgres, reset_postgres
 
 
-async def _url(backend: str, tmp_path: Path) -> str:
+@pytest.fixture
+def url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty database: a new SQLite file, or this run's PostgreSQL database emptied."""
     if backend == "postgresql":
-        await require_postgres()
-        await reset_postgres(POSTGRES_URL)
-        return POSTGRES_URL
+        return str(request.getfixturevalue("postgres_empty_url"))
     return f"sqlite+aiosqlite:///{tmp_path / 'migrate.db'}"
 
 
@@ -35,10 +35,7 @@ async def _tables(url: str) -> set[str]:
         await db.dispose()
 
 
-async def test_every_revision_upgrades_downgrades_and_upgrades_again(
-    backend: str, tmp_path: Path
-) -> None:
-    url = await _url(backend, tmp_path)
+async def test_every_revision_upgrades_downgrades_and_upgrades_again(url: str) -> None:
     config = alembic_config(url)
     revisions = list(ScriptDirectory.from_config(config).walk_revisions("base", "heads"))
     for revision in reversed(revisions):
@@ -50,8 +47,7 @@ async def test_every_revision_upgrades_downgrades_and_upgrades_again(
     assert await _tables(url) <= {"alembic_version"}
 
 
-async def test_models_and_migrations_do_not_drift(backend: str, tmp_path: Path) -> None:
-    url = await _url(backend, tmp_path)
+async def test_models_and_migrations_do_not_drift(url: str) -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
     db = Database.from_url(url)
 
