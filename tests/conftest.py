@@ -424,7 +424,7 @@ async def harness(
 
 async def _harness(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Harness]:
     settings = Settings(
-        bot_token=FAKE_TOKEN,  # type: ignore[arg-type]
+        bot_token=FAKE_TOKEN,
         database_url="sqlite://unused",
         data_dir=tmp_path / "data",
         default_locale="zh_CN",
@@ -439,7 +439,7 @@ async def _harness(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncItera
         if context.error is not None:
             harness.errors.append(context.error)
 
-    app.add_error_handler(remember)  # type: ignore[arg-type]
+    app.add_error_handler(remember)
     await app.initialize()
     request.clear()
     try:

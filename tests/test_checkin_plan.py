@@ -36,7 +36,7 @@ async def slots(db: Database) -> list[tuple[str, date, datetime]]:
             .join(Person, Person.id == SurveyRun.person_id)
             .order_by(SurveyRun.slot_at, Person.name)
         )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
 
 async def count(db: Database, model: type) -> int:
