@@ -15,18 +15,23 @@ import asyncio
 import os
 import platform
 import resource
+import secrets
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from telegram import Bot
 
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, RecordingRequest
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.sender.pacer import Pacer
-from liaison.services.checkin_plan import plan_checkins
+from liaison.services.checkins.planning import plan_checkins
 from liaison.services.clock import FakeClock
 from liaison.services.outbox.payloads import ExpiredPayload
 from liaison.services.outbox.queue import Planned, enqueue
@@ -37,7 +42,8 @@ from liaison.storage.enums import OutboxKind
 from liaison.storage.models import Person
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get(
+# The server the tests use; the benchmark works in a database of its own there.
+POSTGRES_SERVER_URL = os.environ.get(
     "LIAISON_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 ROWS = 2000
@@ -149,6 +155,23 @@ async def bench_plan(url: str) -> tuple[float, float]:
     return first_tick, steady
 
 
+@asynccontextmanager
+async def own_database(server_url: str) -> AsyncIterator[str]:
+    """Creates a database of the benchmark's own on the server, and drops it afterwards."""
+    name = f"liaison_t_bench_{secrets.token_hex(4)}"
+    maintenance = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with maintenance.connect() as connection:
+            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with maintenance.connect() as connection:
+                await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await maintenance.dispose()
+
+
 async def reachable(url: str) -> bool:
     db = Database.from_url(url)
     try:
@@ -163,10 +186,12 @@ async def reachable(url: str) -> bool:
 
 async def main() -> int:
     results: list[tuple[str, float, float, float]] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    async with AsyncExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
         backends = [("SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db")]
-        if await reachable(POSTGRES_URL):
-            backends.append(("PostgreSQL", POSTGRES_URL))
+        if await reachable(POSTGRES_SERVER_URL):
+            url = await stack.enter_async_context(own_database(POSTGRES_SERVER_URL))
+            backends.append(("PostgreSQL", url))
         for name, url in backends:
             rate = await bench_dispatch(url)
             if name == "SQLite":

@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from liaison.services.errors import DomainError
 from liaison.storage.database import Database
 from liaison.storage.models import StoredFile
 
@@ -32,10 +31,11 @@ DATABASE_FILE = "liaison.db"
 FORMAT = 1
 
 
-class BackupRefused(DomainError):
-    """The target is not empty, or the source is not a backup; ``str`` says why."""
+class BackupRefused(Exception):
+    """The target is not empty, or the source is not a backup; ``str`` says why.
 
-    code = "backup_refused"
+    An operator's error on the command line, not a refusal in the bot: no translation.
+    """
 
 
 @dataclass

@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from liaison.services.checkins.planning import plan_checkins, slot_instant
 from liaison.storage.database import Database
+from liaison.storage.enums import RunState
 from liaison.storage.models import OutboxMessage, Person, SurveyRun
-from tests.conftest import seed
 
 ENROLLED = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(seeded_db: Database) -> Database:
+    """Every database test here starts with the test programme and roster loaded."""
+    return seeded_db
 
 
 async def enrol_cadres(db: Database) -> None:
@@ -30,7 +37,7 @@ async def slots(db: Database) -> list[tuple[str, date, datetime]]:
             .join(Person, Person.id == SurveyRun.person_id)
             .order_by(SurveyRun.slot_at, Person.name)
         )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
 
 async def count(db: Database, model: type) -> int:
@@ -48,7 +55,6 @@ def test_slot_in_the_spring_gap_moves_forward_and_the_autumn_hour_is_taken_once(
 
 
 async def test_tuesday_slot_after_the_november_change_is_20_local(db: Database) -> None:
-    await seed(db)
     await enrol_cadres(db)
     await plan_checkins(db, datetime(2026, 10, 31, 0, 0, tzinfo=UTC))  # Fri 20:00 EDT
     await plan_checkins(db, datetime(2026, 11, 4, 1, 0, tzinfo=UTC))  # Tue 20:00 EST
@@ -64,7 +70,6 @@ async def test_tuesday_slot_after_the_november_change_is_20_local(db: Database) 
 
 
 async def test_march_change_moves_the_utc_instant_not_the_local_time(db: Database) -> None:
-    await seed(db)
     await enrol_cadres(db)
     await plan_checkins(db, datetime(2027, 3, 13, 1, 0, tzinfo=UTC))  # Fri 12 Mar 20:00 EST
     await plan_checkins(db, datetime(2027, 3, 17, 0, 0, tzinfo=UTC))  # Tue 16 Mar 20:00 EDT
@@ -74,7 +79,6 @@ async def test_march_change_moves_the_utc_instant_not_the_local_time(db: Databas
 
 
 async def test_cadre_without_a_zone_uses_the_host_zone(db: Database) -> None:
-    await seed(db)
     await enrol_cadres(db)
     await plan_checkins(db, datetime(2026, 10, 31, 0, 0, tzinfo=UTC))
     li = [s for s in await slots(db) if s[0] == "李娜"]
@@ -82,7 +86,6 @@ async def test_cadre_without_a_zone_uses_the_host_zone(db: Database) -> None:
 
 
 async def test_tick_twice_or_racing_plans_each_run_once(db: Database) -> None:
-    await seed(db)
     await enrol_cadres(db)
     now = datetime(2026, 10, 31, 0, 5, tzinfo=UTC)
     await plan_checkins(db, now)
@@ -95,7 +98,6 @@ async def test_tick_twice_or_racing_plans_each_run_once(db: Database) -> None:
 
 
 async def test_no_run_outside_the_surveys_phases_or_for_the_unreachable(db: Database) -> None:
-    await seed(db)
     await enrol_cadres(db)
     async with db.transaction() as session:
         zhang = await session.scalar(select(Person).where(Person.name == "张伟"))
@@ -108,13 +110,12 @@ async def test_no_run_outside_the_surveys_phases_or_for_the_unreachable(db: Data
 
 
 async def test_reminder_and_escalation_are_planned_once(db: Database) -> None:
-    await seed(db)
     await enrol_cadres(db)
     slot = datetime(2026, 10, 31, 0, 0, tzinfo=UTC)
     await plan_checkins(db, slot)
     async with db.transaction() as session:
         for run in await session.scalars(select(SurveyRun)):
-            run.state = "sent"
+            run.state = RunState.SENT
     first = await plan_checkins(db, slot + timedelta(hours=3))
     again = await plan_checkins(db, slot + timedelta(hours=4))
     assert (first.reminders, again.reminders) == (3, 0)

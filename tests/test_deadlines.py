@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from liaison.storage.models import Assignment, SubmissionDraft
 from liaison.ui.callbacks import SubmissionButton
-from liaison.ui.i18n import translator
+from liaison.ui.i18n import Translator, translator
 from tests.conftest import LI, ORGANIZER_CHEN, WANG, ZHANG, Harness
 
 ZH = translator("zh_CN")
@@ -16,17 +16,11 @@ EN = translator("en")
 DUE = datetime(2026, 11, 7, 3, 0, tzinfo=UTC)  # Fri 6 Nov 22:00 EST, after the DST change
 
 
-def reminder(t: object, zone: str, due: datetime, now: datetime) -> str:
-    assert callable(t)
-    tr = t  # a Translator
-    return str(
-        tr(  # type: ignore[operator]
-            "Reminder: {title} is due {when} ({relative}). Submit it with {command}."
-        )
-    ).format(
-        title="第一阶段报告" if tr.locale.startswith("zh") else "First stage report",  # type: ignore[attr-defined]
-        when=tr.with_other_zone(due, zone, "Asia/Shanghai", full=True),  # type: ignore[attr-defined]
-        relative=tr.relative(due - now),  # type: ignore[attr-defined]
+def reminder(tr: Translator, zone: str, due: datetime, now: datetime) -> str:
+    return tr("Reminder: {title} is due {when} ({relative}). Submit it with {command}.").format(
+        title="第一阶段报告" if tr.locale.startswith("zh") else "First stage report",
+        when=tr.with_other_zone(due, zone, "Asia/Shanghai", full=True),
+        relative=tr.relative(due - now),
         command="/report",
     )
 

@@ -17,9 +17,12 @@ EN = translator("en")
 
 async def person_of(h: Harness, telegram_user_id: int) -> Person | None:
     async with h.db.read() as session:
-        return await session.scalar(
+        # Through a variable: with the return type as context, mypy picks the overload
+        # of AsyncSession.scalar that returns Any.
+        person = await session.scalar(
             select(Person).where(Person.telegram_user_id == telegram_user_id)
         )
+        return person
 
 
 async def refusals(h: Harness) -> list[str]:

@@ -9,6 +9,7 @@ from asyncio.subprocess import PIPE
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -18,14 +19,13 @@ from sqlalchemy import inspect
 from liaison.storage.base import Base
 from liaison.storage.database import Database
 from liaison.storage.migrate import alembic_config
-from tests.conftest import POSTGRES_URL, require_postgres, reset_postgres
 
 
-async def _url(backend: str, tmp_path: Path) -> str:
+@pytest.fixture
+def url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty database: a new SQLite file, or this run's PostgreSQL database emptied."""
     if backend == "postgresql":
-        await require_postgres()
-        await reset_postgres(POSTGRES_URL)
-        return POSTGRES_URL
+        return str(request.getfixturevalue("postgres_empty_url"))
     return f"sqlite+aiosqlite:///{tmp_path / 'migrate.db'}"
 
 
@@ -38,23 +38,21 @@ async def _tables(url: str) -> set[str]:
         await db.dispose()
 
 
-async def test_every_revision_upgrades_downgrades_and_upgrades_again(
-    backend: str, tmp_path: Path
-) -> None:
-    url = await _url(backend, tmp_path)
+async def test_every_revision_upgrades_downgrades_and_upgrades_again(url: str) -> None:
     config = alembic_config(url)
     revisions = list(ScriptDirectory.from_config(config).walk_revisions("base", "heads"))
     for revision in reversed(revisions):
         await asyncio.to_thread(command.upgrade, config, revision.revision)
-        await asyncio.to_thread(command.downgrade, config, revision.down_revision or "base")
+        down = revision.down_revision
+        assert down is None or isinstance(down, str), "the history has no merges"
+        await asyncio.to_thread(command.downgrade, config, down or "base")
         await asyncio.to_thread(command.upgrade, config, revision.revision)
     assert set(Base.metadata.tables) <= await _tables(url)
     await asyncio.to_thread(command.downgrade, config, "base")
     assert await _tables(url) <= {"alembic_version"}
 
 
-async def test_models_and_migrations_do_not_drift(backend: str, tmp_path: Path) -> None:
-    url = await _url(backend, tmp_path)
+async def test_models_and_migrations_do_not_drift(url: str) -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
     db = Database.from_url(url)
 
@@ -70,8 +68,11 @@ async def test_models_and_migrations_do_not_drift(backend: str, tmp_path: Path) 
     assert differences == []
 
 
-async def test_instances_upgrading_at_once_on_postgresql_take_turns(tmp_path: Path) -> None:
-    url = await _url("postgresql", tmp_path)
+@pytest.mark.postgres
+async def test_instances_upgrading_at_once_on_postgresql_take_turns(
+    postgres_empty_url: str, tmp_path: Path
+) -> None:
+    url = postgres_empty_url
     env = {**os.environ, "LIAISON_DATABASE_URL": url, "LIAISON_DATA_DIR": str(tmp_path)}
     liaison = str(Path(sys.executable).parent / "liaison")
 
@@ -82,5 +83,5 @@ async def test_instances_upgrading_at_once_on_postgresql_take_turns(tmp_path: Pa
         await process.communicate()
         return process.returncode or 0
 
-    assert await asyncio.gather(upgrade(), upgrade(), upgrade()) == [0, 0, 0]
+    assert list(await asyncio.gather(upgrade(), upgrade(), upgrade())) == [0, 0, 0]
     assert set(Base.metadata.tables) <= await _tables(url)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,9 +16,9 @@ from liaison.services.clock import FakeClock
 from liaison.services.outbox.payloads import ExpiredPayload
 from liaison.services.outbox.queue import Planned, claim_due, enqueue
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, OutboxState
+from liaison.storage.enums import OutboxKind, OutboxState, Role
 from liaison.storage.models import OutboxMessage, Person, Programme
-from tests.conftest import POSTGRES_URL, Harness, require_postgres
+from tests.conftest import Harness
 
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
 
@@ -167,7 +166,7 @@ async def test_429_mid_fan_out_pauses_then_sends_the_rest_once(db: Database) -> 
 async def test_403_marks_the_person_unreachable_and_tells_organizers(db: Database) -> None:
     cadre, _organizer = await make_people(db, 2)
     async with db.transaction() as session:
-        (await session.get_one(Person, cadre)).role = "cadre"
+        (await session.get_one(Person, cadre)).role = Role.CADRE
     await fan_out(db, [cadre])
     async with db.transaction() as session:
         await enqueue(
@@ -288,16 +287,15 @@ async def test_pacer_spaces_messages_globally_and_per_chat() -> None:
     assert sleeps.now == pytest.approx(1.0)
 
 
-async def test_two_dispatchers_on_postgresql_never_send_a_row_twice(tmp_path: Path) -> None:
-    await require_postgres()
-    from tests.conftest import _make_db
-
-    db = await _make_db("postgresql", tmp_path)
-    people = await make_people(db, 300)
-    await fan_out(db, people)
+@pytest.mark.postgres
+async def test_two_dispatchers_on_postgresql_never_send_a_row_twice(
+    postgres_db: Database, postgres_url: str
+) -> None:
+    people = await make_people(postgres_db, 300)
+    await fan_out(postgres_db, people)
     request = RecordingRequest()
     clock = FakeClock(NOW)
-    first_db, second_db = Database.from_url(POSTGRES_URL), Database.from_url(POSTGRES_URL)
+    first_db, second_db = Database.from_url(postgres_url), Database.from_url(postgres_url)
     first = await make_dispatcher(first_db, clock, request, batch=20)
     second = await make_dispatcher(second_db, clock, request, batch=20)
 
@@ -313,7 +311,7 @@ async def test_two_dispatchers_on_postgresql_never_send_a_row_twice(tmp_path: Pa
     try:
         totals = await asyncio.gather(loop(first), loop(second))
     finally:
-        for database in (first_db, second_db, db):
+        for database in (first_db, second_db):
             await database.dispose()
     per_chat = Counter(int(p["chat_id"]) for p in request.sent())
     assert sum(totals) == 300

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from liaison.services.programmes.document import DocumentError
 from liaison.services.programmes.loading import load_programme, plan_programme
 from liaison.storage.database import Database
+from liaison.storage.enums import AssignmentKind
 from liaison.storage.models import AuditEvent, Phase, Programme, Session, Survey, SurveyQuestion
 from tests.conftest import PROGRAMME_FILE
 
@@ -42,7 +43,7 @@ def test_sample_programme_is_valid() -> None:
     assert plan.definition.programme.id == "jinjiang-2014"
     assert len(plan.sessions) >= 30
     kinds = sorted(a.kind for a in plan.assignments)
-    assert kinds.count("stage_report") == 2
+    assert kinds.count(AssignmentKind.STAGE_REPORT) == 2
     assert "research_paper" in kinds and "pre_departure_research" in kinds
     assert plan.definition.surveys[0].schedule.weekdays == ["tue", "fri"]
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from liaison.services.people import load_actor
 from liaison.services.schedule import View, local_day_bounds, schedule_for
 from liaison.storage.database import Database
 from liaison.storage.models import Person
-from tests.conftest import seed
+
+
+@pytest.fixture
+def db(seeded_db: Database) -> Database:
+    """Every database test here starts with the test programme and roster loaded."""
+    return seeded_db
 
 
 def test_day_of_the_november_change_lasts_25_hours() -> None:
@@ -30,7 +37,6 @@ async def _cadre(db: Database, zone: str) -> None:
 
 
 async def test_week_in_new_york_includes_late_sunday_after_the_change(db: Database) -> None:
-    await seed(db)
     await _cadre(db, "America/New_York")
     actor = await load_actor(db, 42)
     assert actor is not None
@@ -42,7 +48,6 @@ async def test_week_in_new_york_includes_late_sunday_after_the_change(db: Databa
 
 
 async def test_same_instant_is_another_week_in_beijing(db: Database) -> None:
-    await seed(db)
     await _cadre(db, "Asia/Shanghai")
     actor = await load_actor(db, 42)
     assert actor is not None
@@ -53,7 +58,6 @@ async def test_same_instant_is_another_week_in_beijing(db: Database) -> None:
 
 
 async def test_next_lists_only_sessions_not_yet_over(db: Database) -> None:
-    await seed(db)
     await _cadre(db, "America/New_York")
     actor = await load_actor(db, 42)
     assert actor is not None

@@ -9,7 +9,9 @@ from pathlib import Path
 from sqlalchemy import select
 from telegram import Update
 
+from liaison.bot.sandbox.fake_updates import FakeUser
 from liaison.services.clock import FakeClock
+from liaison.storage.enums import ReviewStatus
 from liaison.storage.models import (
     Assignment,
     AuditEvent,
@@ -41,17 +43,10 @@ async def submissions(h: Harness) -> list[Submission]:
         return list(await session.scalars(select(Submission).order_by(Submission.id)))
 
 
-def document(
-    h: Harness, user: object, file_id: str, name: str, data: bytes, **extra: object
-) -> Update:
+def document(h: Harness, user: FakeUser, file_id: str, name: str, data: bytes) -> Update:
     h.request.files[f"files/{file_id}"] = data
     return h.updates.document(
-        user,
-        file_id=file_id,
-        file_name=name,
-        mime_type="application/octet-stream",  # type: ignore[arg-type]
-        size=len(data),
-        **extra,  # type: ignore[arg-type]
+        user, file_id=file_id, file_name=name, mime_type="application/octet-stream", size=len(data)
     )
 
 
@@ -318,7 +313,7 @@ async def test_forwarded_document_is_accepted_with_its_origin(harness: Harness) 
         "date": 1_700_000_000,
     }
     data["update_id"] = 99_999
-    await h.send(Update.de_json(data, h.app.bot))  # type: ignore[arg-type]
+    await h.send(Update.de_json(data, h.app.bot))
     async with h.db.read() as session:
         (stored,) = await session.scalars(select(StoredFile))
     assert stored.origin is not None and stored.origin["sender_user_name"] == "同事"
@@ -331,7 +326,7 @@ async def test_submissions_lists_versions_and_returns_own_files_only(harness: Ha
     await h.send(h.updates.callback(ZHANG, SubmissionButton("s", await draft_id(h)).encode()))
     async with h.db.transaction() as session:
         (version,) = await session.scalars(select(Submission))
-        version.feedback, version.review_status = "结构清晰，请补充数据。", "reviewed"
+        version.feedback, version.review_status = "结构清晰，请补充数据。", ReviewStatus.REVIEWED
         (stored,) = await session.scalars(select(StoredFile))
     await h.send(h.updates.command(ZHANG, "/submissions"))
     text = h.last_text(ZHANG)
