@@ -11,6 +11,7 @@ from liaison.storage.models.audit import AuditEvent, ProcessedUpdate
 from liaison.storage.models.outbox import OutboxMessage
 from liaison.storage.models.people import EnrolmentCode, Person
 from liaison.storage.models.programme import Phase, Programme, Session
+from liaison.storage.models.selection import SelectionMark, TestResult
 from liaison.storage.models.surveys import (
     Absence,
     Survey,
@@ -30,6 +31,7 @@ __all__ = [
     "Phase",
     "ProcessedUpdate",
     "Programme",
+    "SelectionMark",
     "Session",
     "StoredFile",
     "Submission",
@@ -38,4 +40,5 @@ __all__ = [
     "SurveyAnswer",
     "SurveyQuestion",
     "SurveyRun",
+    "TestResult",
 ]
