@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from liaison.services.programmes.document import Document, Loc, Problem
-from liaison.services.programmes.schema import ProgrammeFile, TestDef
+from liaison.services.programmes.schema import LevelDef, ProgrammeFile, TestDef
 from liaison.services.programmes.settings import LevelSettings, SelectionSettings, TestSettings
 
 
@@ -22,13 +22,12 @@ def _check_test(doc: Document, test: TestDef, loc: Loc, sessions: set[str]) -> l
         problems.append(doc.problem((*loc, "range"), "the low end must be below the high end"))
     if test.levels and len(test.levels) < 2:
         problems.append(doc.problem((*loc, "levels"), "a levelled test needs 2 or more levels"))
-    names = Counter(
-        name.casefold()
-        for level in test.levels
-        for name in {level.key, level.zh, level.en or level.zh}
-    )
+    def names(level: LevelDef) -> set[str]:
+        return {name.casefold() for name in (level.key, level.zh, level.en or level.zh)}
+
+    seen = Counter(name for level in test.levels for name in names(level))
     for index, level in enumerate(test.levels):
-        if any(names[name.casefold()] > 1 for name in {level.key, level.zh, level.en or level.zh}):
+        if any(seen[name] > 1 for name in names(level)):
             problems.append(
                 doc.problem((*loc, "levels", index), "each level needs its own key and names")
             )

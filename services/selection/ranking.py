@@ -98,12 +98,12 @@ async def ranked(session: AsyncSession, programme_id: str, test_key: str | None 
     candidates = [
         Candidate(p.id, p.name, p.unit, p.position, p.status, results[p.id]) for p in people
     ]
-    # Stable sorts: by name first, so equal ranks read alphabetically.
+    # Stable sorts: by name, then the default order, then the test asked for; so ties
+    # under one test keep the default order, and equal ranks read alphabetically.
     candidates.sort(key=lambda c: c.name)
+    candidates.sort(key=lambda c: rank_key(c, selection), reverse=True)
     if test is not None:
         candidates.sort(key=lambda c: _by_test(c, test), reverse=True)
-    else:
-        candidates.sort(key=lambda c: rank_key(c, selection), reverse=True)
     return Ranking(test, list(selection.tests), selection.places, candidates)
 
 
