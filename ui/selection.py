@@ -84,12 +84,19 @@ def render_recorded(recorded: Recorded, t: Translator) -> str:
 
 
 def _tally(ranking: Ranking, t: Translator) -> str:
-    text = t("Selected {selected}, not selected {not_selected}, still to decide {left}.").format(
-        selected=ranking.selected, not_selected=ranking.not_selected, left=ranking.undecided
-    )
-    if ranking.places is not None:
-        text += " " + t("Places: {places}.").format(places=ranking.places)
-    return text
+    counts = {
+        "selected": ranking.selected,
+        "not_selected": ranking.not_selected,
+        "left": ranking.undecided,
+    }
+    if ranking.places is None:
+        return t(
+            "Selected {selected}, not selected {not_selected}, still to decide {left}."
+        ).format(**counts)
+    return t(
+        "Selected {selected} of {places} places, not selected {not_selected}, still to decide "
+        "{left}."
+    ).format(places=ranking.places, **counts)
 
 
 def candidate_line(position: int, candidate: Candidate, t: Translator) -> str:
@@ -292,23 +299,27 @@ def render_outcome(view: OutcomeView, t: Translator) -> str:
     programme = escape(t.pick(view.programme_zh, view.programme_en))
     name = escape(view.name)
     if view.status is PersonStatus.SELECTED:
-        text = "🎉 " + t(
-            "Dear {name}, congratulations: you have been selected for {programme}. Welcome "
-            "to the cohort!"
-        ).format(name=name, programme=programme)
-        if view.next_phase is not None:
-            text += " " + t("What comes next: {phase} begins on {day}.").format(
-                phase=escape(t.pick(view.next_phase.title_zh, view.next_phase.title_en)),
-                day=t.long_date(view.next_phase.starts_on),
-            )
-        return (
-            text
-            + " "
+        lines = [
+            "🎉 "
             + t(
+                "Dear {name}, congratulations: you have been selected for {programme}. "
+                "Welcome to the cohort!"
+            ).format(name=name, programme=programme)
+        ]
+        if view.next_phase is not None:
+            lines.append(
+                t("What comes next: {phase} begins on {day}.").format(
+                    phase=escape(t.pick(view.next_phase.title_zh, view.next_phase.title_en)),
+                    day=t.long_date(view.next_phase.starts_on),
+                )
+            )
+        lines.append(
+            t(
                 "Send /schedule to see your sessions; the organizers will be in touch with the "
                 "details."
             )
         )
+        return "\n".join(lines)
     return t(
         "Dear {name}, thank you for taking part in the selection for {programme}: for the "
         "tests and for the months of English study. After careful consideration of all "

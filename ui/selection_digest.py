@@ -10,11 +10,16 @@ from liaison.ui.text import escape
 
 def render_selection_digest(part: SelectionDigest, reader: Actor, t: Translator) -> list[str]:
     lines = ["", "🎓 <b>" + escape(t("Selection")) + "</b>"]
-    tally = t("Still to decide: {left}; selected {selected}, not selected {not_selected}.").format(
-        left=part.undecided, selected=part.selected, not_selected=part.not_selected
-    )
-    if part.places is not None:
-        tally += " " + t("Places: {places}.").format(places=part.places)
+    counts = {"left": part.undecided, "selected": part.selected, "not_selected": part.not_selected}
+    if part.places is None:
+        tally = t(
+            "Still to decide: {left}; selected {selected}, not selected {not_selected}."
+        ).format(**counts)
+    else:
+        tally = t(
+            "Still to decide: {left}; selected {selected} of {places} places, not selected "
+            "{not_selected}."
+        ).format(places=part.places, **counts)
     lines.append(tally)
     if part.tests_ahead:
         lines.append(t("Tests in the coming week:"))
