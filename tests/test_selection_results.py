@@ -13,15 +13,17 @@ from sqlalchemy import select
 from liaison.bot.sandbox.fake_updates import FakeUser
 from liaison.services.clock import FakeClock
 from liaison.services.roster import RosterError, import_roster
+from liaison.services.selection.figures import SelectionFigures, selection_figures
 from liaison.services.selection.ranking import ranked
 from liaison.services.selection.results import results_of
 from liaison.storage.database import Database
 from liaison.storage.enums import PersonStatus, ResultSource
 from liaison.storage.models import AuditEvent, Person, TestResult
 from liaison.ui.i18n import translator
-from liaison.ui.selection import candidate_line
+from liaison.ui.selection import candidate_line, render_results
 from tests.conftest import Harness
 from tests.selection_support import (
+    ENROLLED,
     ORGANIZER,
     SAMPLE_ID,
     SAMPLE_ROSTER,
@@ -269,3 +271,42 @@ async def test_ranking_puts_levels_first_then_the_score_whatever_the_batch(
     assert names[-1] == "胡斌"
     assert ranking.places == 13
     assert (ranking.selected, ranking.not_selected, ranking.undecided) == (13, 10, 0)
+
+
+async def test_results_of_a_person_read_for_a_dossier_with_who_entered_them(
+    bot: Harness,
+) -> None:
+    h = bot
+    organizer = await user(h.db, ORGANIZER)
+    await h.send(h.updates.command(organizer, "/result 曾丽 bft 高级"))
+    zeng = await by_name(h.db, "曾丽")
+    lines = render_results(await results_of(h.db, zeng.id), "Asia/Shanghai", ZH)
+    assert lines == [
+        "• "
+        + ZH("{result} (entered by {by}, {when})").format(
+            result=ZH("{test} {value}").format(test="英语水平测试(第一批)", value="72"),
+            by=ZH("roster import"),
+            when=ZH.full(ENROLLED, "Asia/Shanghai"),
+        ),
+        "• "
+        + ZH("{result} (entered by {by}, {when})").format(
+            result=ZH("{test} {value}").format(test="BFT外语考试", value="高级"),
+            by=ORGANIZER,
+            when=ZH.full(AFTERNOON, "Asia/Shanghai"),
+        ),
+    ]
+    assert render_results([], "Asia/Shanghai", ZH) == [ZH("No test results recorded.")]
+
+
+async def test_selection_figures_for_the_report_and_the_workbook(db: Database) -> None:
+    await load_sample(db)
+    figures = await selection_figures(db, SAMPLE_ID)
+    assert figures == SelectionFigures(
+        candidates=23,
+        tested=23,
+        shortlisted=23,
+        selected=13,
+        not_selected=10,
+        withdrawn=0,
+        places=13,
+    )

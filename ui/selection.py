@@ -246,11 +246,10 @@ def render_summary(summary: Summary, t: Translator) -> tuple[str, InlineKeyboard
         )
     else:
         lines.append(t("Nothing to confirm: these are the decisions on record."))
-    first = summary.selected + summary.not_selected + summary.undecided
     back = [
+        # Person 0 is nobody: the walk opens at its first card.
         InlineKeyboardButton(
-            t("◀ Back to the candidates"),
-            callback_data=SelectionButton("v", first[0].person_id if first else 0).encode(),
+            t("◀ Back to the candidates"), callback_data=SelectionButton("v").encode()
         ),
         InlineKeyboardButton(t("Cancel"), callback_data=SelectionButton("x").encode()),
     ]
