@@ -10,6 +10,11 @@ from liaison.services.programmes.schema import LevelDef, ProgrammeFile, TestDef
 from liaison.services.programmes.settings import LevelSettings, SelectionSettings, TestSettings
 
 
+def _names(level: LevelDef) -> set[str]:
+    """What a level may be typed as: its key or either name, in any case."""
+    return {name.casefold() for name in (level.key, level.zh, level.en or level.zh)}
+
+
 def _check_test(doc: Document, test: TestDef, loc: Loc, sessions: set[str]) -> list[Problem]:
     problems = []
     if test.session and test.session not in sessions:
@@ -22,12 +27,9 @@ def _check_test(doc: Document, test: TestDef, loc: Loc, sessions: set[str]) -> l
         problems.append(doc.problem((*loc, "range"), "the low end must be below the high end"))
     if test.levels and len(test.levels) < 2:
         problems.append(doc.problem((*loc, "levels"), "a levelled test needs 2 or more levels"))
-    def names(level: LevelDef) -> set[str]:
-        return {name.casefold() for name in (level.key, level.zh, level.en or level.zh)}
-
-    seen = Counter(name for level in test.levels for name in names(level))
+    seen = Counter(name for level in test.levels for name in _names(level))
     for index, level in enumerate(test.levels):
-        if any(seen[name] > 1 for name in names(level)):
+        if any(seen[name] > 1 for name in _names(level)):
             problems.append(
                 doc.problem((*loc, "levels", index), "each level needs its own key and names")
             )
