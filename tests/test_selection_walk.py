@@ -13,11 +13,14 @@ from sqlalchemy import select
 
 from liaison.bot.sandbox.fake_updates import FakeUser
 from liaison.services.clock import FakeClock
+from liaison.services.people import actor_from
+from liaison.services.selection.decisions import Card, confirm, mark
+from liaison.services.selection.errors import NothingToConfirm
 from liaison.services.selection.outcome import outcome_view
 from liaison.services.selection.ranking import ranked
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, PersonStatus
-from liaison.storage.models import OutboxMessage, Person, SelectionMark
+from liaison.storage.models import OutboxMessage, Person, Programme, SelectionMark
 from liaison.ui.callbacks import SelectionButton
 from liaison.ui.i18n import translator
 from liaison.ui.selection import render_outcome
@@ -30,6 +33,7 @@ from tests.selection_support import (
     count,
     enrol,
     fake_user,
+    load_sample,
     sample_harness,
     shortlist_everyone,
 )
@@ -311,3 +315,24 @@ async def test_walk_marks_survive_between_taps_and_cancel_drops_them(bot: Sample
     ) in last_edit(h)
     assert await count(h.db, SelectionMark) == 0
     assert (await statuses(h.db))[first.name] is PersonStatus.SHORTLISTED
+
+
+async def test_marks_and_confirm_run_on_both_databases(db: Database) -> None:
+    await load_sample(db)
+    await shortlist_everyone(db)
+    people = await enrol(db)
+    async with db.read() as session:
+        organizer = actor_from(people[ORGANIZER], await session.get_one(Programme, SAMPLE_ID))
+    first, second = (await ranking_order(db))[:2]
+    await mark(db, organizer, first.id, PersonStatus.NOT_SELECTED, MORNING)
+    await mark(db, organizer, first.id, PersonStatus.SELECTED, MORNING)  # changed its mind
+    shown = await mark(db, organizer, second.id, PersonStatus.NOT_SELECTED, MORNING)
+    assert isinstance(shown, Card) and shown.position == 3 and shown.selected == 1
+    assert await count(db, SelectionMark) == 2
+    confirmed = await confirm(db, organizer, MORNING)
+    assert (confirmed.selected, confirmed.not_selected) == ([first.name], [second.name])
+    assert await count(db, SelectionMark) == 0
+    assert await count(db, OutboxMessage) == 2
+    assert len(await audit(db, "selection.decided")) == 2
+    with pytest.raises(NothingToConfirm):
+        await confirm(db, organizer, MORNING)

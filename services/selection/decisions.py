@@ -26,6 +26,7 @@ from liaison.services.selection.ranking import Candidate, ranked
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, PersonStatus
 from liaison.storage.models import Person, SelectionMark
+from liaison.storage.queries import upsert_insert
 
 DECISIONS = (PersonStatus.SELECTED, PersonStatus.NOT_SELECTED)
 # Already in the cohort beyond the selection: they hold places too.
@@ -172,25 +173,32 @@ async def mark(
         if index is None:
             person = await session.get(Person, person_id)
             raise NotACandidate(person.name if person else "?", person.status if person else None)
-        await session.execute(
-            delete(SelectionMark).where(
-                SelectionMark.organizer_id == actor.person_id,
-                SelectionMark.person_id == person_id,
-            )
-        )
         marks = dict(walk.marks)
-        marks.pop(person_id, None)
-        if walk.candidates[index].status is not decision:
-            # A mark is a change still to confirm; marking the decision on record is none.
-            session.add(
-                SelectionMark(
+        if walk.candidates[index].status is decision:
+            # Marking the decision on record is no change: no mark to confirm.
+            marks.pop(person_id, None)
+            await session.execute(
+                delete(SelectionMark).where(
+                    SelectionMark.organizer_id == actor.person_id,
+                    SelectionMark.person_id == person_id,
+                )
+            )
+        else:
+            # An upsert, so two taps racing on two instances leave one mark.
+            marks[person_id] = decision
+            await session.execute(
+                upsert_insert(session.bind.dialect.name, SelectionMark)
+                .values(
                     organizer_id=actor.person_id,
                     person_id=person_id,
                     decision=decision,
                     marked_at=now,
                 )
+                .on_conflict_do_update(
+                    index_elements=["organizer_id", "person_id"],
+                    set_={"decision": decision, "marked_at": now},
+                )
             )
-            marks[person_id] = decision
     walk = Walk(walk.candidates, marks, walk.places, walk.tests, walk.holding)
     if index + 1 < len(walk.candidates):
         return _card(walk, index + 1)
