@@ -21,7 +21,7 @@ from liaison.storage.enums import PersonStatus, ResultSource
 from liaison.storage.models import AuditEvent, Person, TestResult
 from liaison.ui.i18n import translator
 from liaison.ui.selection import candidate_line, render_results
-from tests.conftest import Harness
+from tests.conftest import ORGANIZER_CHEN, Harness
 from tests.selection_support import (
     ENROLLED,
     ORGANIZER,
@@ -310,3 +310,19 @@ async def test_selection_figures_for_the_report_and_the_workbook(db: Database) -
         withdrawn=0,
         places=13,
     )
+
+
+async def test_a_programme_without_tests_or_candidates_says_so(harness: Harness) -> None:
+    h = harness
+    await h.enrol(ORGANIZER_CHEN)
+    await h.send(h.updates.command(ORGANIZER_CHEN, "/result 张伟 bft 高级"))
+    assert h.last_text(ORGANIZER_CHEN) == ZH(
+        "This programme declares no tests (the programme file's selection.tests)."
+    )
+    await h.send(h.updates.command(ORGANIZER_CHEN, "/select"))
+    assert h.last_text(ORGANIZER_CHEN) == ZH(
+        "There is nobody to select: no candidates are on the roster."
+    )
+    await h.send(h.updates.command(ORGANIZER_CHEN, "/candidates"))
+    ranking = h.last_text(ORGANIZER_CHEN)
+    assert "张伟" in ranking and ZH("no results yet") in ranking

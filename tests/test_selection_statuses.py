@@ -19,7 +19,7 @@ from liaison.services.programmes.loading import plan_programme
 from liaison.services.schedule import View, schedule_for
 from liaison.services.submissions.reminders import plan_deadlines
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, PersonStatus
+from liaison.storage.enums import OutboxKind, PersonStatus, RunState
 from liaison.storage.models import Assignment, OutboxMessage, Person, Programme, SurveyRun
 from liaison.ui.digest import render_digest
 from liaison.ui.i18n import translator
@@ -268,3 +268,17 @@ async def test_submission_commands_offer_only_the_work_the_status_is_for(bot: Ha
     assert h.last_text(selected).startswith(
         zh("Which pre-departure research do you want to submit?")
     )
+
+
+async def test_a_run_planned_before_a_withdrawal_is_not_chased(sample: Database) -> None:
+    slot = TUESDAYS["theory"] - timedelta(minutes=5)
+    await plan_checkins(sample, slot)
+    await set_statuses(sample, {"刘婧": PersonStatus.WITHDRAWN})
+    async with sample.transaction() as session:
+        for run in await session.scalars(select(SurveyRun)):
+            run.state = RunState.SENT
+    reminded = await plan_checkins(sample, slot + timedelta(hours=3))
+    escalated = await plan_checkins(sample, slot + timedelta(hours=20))
+    closed = await plan_checkins(sample, slot + timedelta(hours=24))
+    # Only 张宏伟 (selected) is still chased; 刘婧's run just closes.
+    assert (reminded.reminders, escalated.escalations, closed.closed_as_missed) == (1, 1, 2)
