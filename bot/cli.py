@@ -180,7 +180,7 @@ def programme_check(file: Path) -> None:
     click.echo(
         f"{file.name}: ok — programme {definition.programme.id}: {len(definition.phases)} phases, "
         f"{len(plan.sessions)} sessions, {len(plan.assignments)} assignments, "
-        f"{len(definition.surveys)} surveys"
+        f"{len(definition.surveys)} surveys, {len(definition.selection.tests)} tests"
     )
 
 
