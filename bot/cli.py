@@ -99,7 +99,14 @@ def run(no_migrate: bool) -> None:
     default=None,
     help="Read the lines from a file ('-' for standard input) instead of a prompt.",
 )
-def demo(script: Any) -> None:
+@click.option(
+    "--scene",
+    type=click.Choice(["practicum", "selection"]),
+    default="practicum",
+    show_default=True,
+    help="Start in the practicum (28 Oct 2014), or on the morning of the final selection.",
+)
+def demo(script: Any, scene: str) -> None:
     """Talks to the bot offline as any person of the sample programme (no token needed)."""
     from liaison.bot.sandbox.demo import run_demo
 
@@ -109,7 +116,13 @@ def demo(script: Any) -> None:
     if script is None and not sys.stdin.isatty():
         script = sys.stdin
     asyncio.run(
-        run_demo(settings.data_dir, script, click.echo, None if script is not None else input)
+        run_demo(
+            settings.data_dir,
+            script,
+            click.echo,
+            None if script is not None else input,
+            scene,
+        )
     )
 
 
@@ -167,7 +180,7 @@ def programme_check(file: Path) -> None:
     click.echo(
         f"{file.name}: ok — programme {definition.programme.id}: {len(definition.phases)} phases, "
         f"{len(plan.sessions)} sessions, {len(plan.assignments)} assignments, "
-        f"{len(definition.surveys)} surveys"
+        f"{len(definition.surveys)} surveys, {len(definition.selection.tests)} tests"
     )
 
 
@@ -225,7 +238,10 @@ def roster_import(programme_id: str, file: Path) -> None:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         raise click.ClickException(f"{len(exc.problems)} problem(s); nothing written") from None
-    click.echo(f"roster of {programme_id}: {result.created} added, {result.updated} updated")
+    click.echo(
+        f"roster of {programme_id}: {result.created} added, {result.updated} updated"
+        + (f", {result.results} test results recorded" if result.results else "")
+    )
 
 
 @main.command()

@@ -13,6 +13,7 @@ from liaison.handlers import (
     organizer,
     preferences,
     schedule,
+    selection,
     submissions,
 )
 
@@ -25,6 +26,7 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     schedule.register(app)
     preferences.register(app)
     organizer.register(app)
+    selection.register(app)
     submissions.register(app)
     checkin.register(app)
     # Free text, files and voice: after every command handler, before fallback.

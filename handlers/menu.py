@@ -36,18 +36,23 @@ CADRE = [
     ("cancel", N_("Stop what you are doing")),
     COMMON[-1],
 ]
+CANDIDATES = ("candidates", N_("Candidates ranked with their results: [TEST]"))
 ORGANIZER = [
     *COMMON[:-1],
     ("absent", N_("Excuse a participant from check-ins: NAME FROM TO")),
     ("extend", N_("Give a participant more time: NAME ASSIGNMENT DATE")),
     ("note", N_("Record notes of a call: RUN TEXT")),
+    ("result", N_("Record a test result: NAME TEST VALUE")),
+    CANDIDATES,
+    ("select", N_("Make the selection, candidate by candidate: [NAME]")),
     ("cancel", N_("Stop what you are doing")),
     COMMON[-1],
 ]
+OBSERVER = [*COMMON[:-1], CANDIDATES, COMMON[-1]]
 BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.CADRE: CADRE,
     Role.ORGANIZER: ORGANIZER,
-    Role.OBSERVER: COMMON,
+    Role.OBSERVER: OBSERVER,
 }
 
 

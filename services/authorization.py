@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liaison.services.errors import NotAllowed
+from liaison.services.errors import NotAllowed, StaffOnly
 from liaison.services.people import Actor
 from liaison.storage.enums import Role
 
@@ -18,6 +18,6 @@ def require_organizer(actor: Actor, programme_id: str | None = None) -> None:
 def require_staff(actor: Actor, programme_id: str | None = None) -> None:
     """Organizers and observers may read the cohort's records; cadres may not."""
     if actor.role not in (Role.ORGANIZER, Role.OBSERVER):
-        raise NotAllowed()
+        raise StaffOnly()
     if programme_id is not None and programme_id != actor.programme_id:
-        raise NotAllowed()
+        raise StaffOnly()

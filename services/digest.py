@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from liaison.services.audience import audience_rule, is_followed
 from liaison.services.outbox.payloads import DigestPayload
 from liaison.services.outbox.queue import Planned, enqueue
 from liaison.services.programmes.settings import settings_of
+from liaison.services.selection.digest import SelectionDigest, build_selection_digest
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, Role, RunState
@@ -42,6 +44,8 @@ class Digest:
     overdue: list[tuple[str, str, str]] = field(default_factory=list)  # name, title zh, en
     unreachable: list[str] = field(default_factory=list)
     silent: list[str] = field(default_factory=list)
+    # During the selection phase only (services/selection/digest.py).
+    selection: SelectionDigest | None = None
 
 
 async def build_digest(db: Database, programme_id: str, until: datetime) -> Digest:
@@ -90,7 +94,10 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
             )
         )
         digest.alerts = sum(1 for e in events if int(e.details.get("alerts", 0)) > 0)
-        digest.unreachable = [p.name for p in cadres if p.unreachable_at is not None]
+        followed = {p.id for p in cadres if is_followed(p.status)}
+        digest.unreachable = [
+            p.name for p in cadres if p.unreachable_at is not None and p.id in followed
+        ]
         recent = set(
             await session.scalars(
                 select(SurveyRun.person_id).where(
@@ -107,7 +114,8 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
                 )
             )
         )
-        digest.silent = [names[pid] for pid in sorted(planned - recent)]
+        digest.silent = [names[pid] for pid in sorted((planned - recent) & followed)]
+        rule = await audience_rule(session, programme_id)
         assignments = await session.scalars(
             select(Assignment).where(
                 Assignment.programme_id == programme_id, Assignment.due_at < until
@@ -127,8 +135,14 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
             }
             for person in cadres:
                 due = extended.get(person.id, assignment.due_at)
-                if person.id not in done and due < until and person.enrolled_at is not None:
+                if (
+                    person.id not in done
+                    and due < until
+                    and person.enrolled_at is not None
+                    and rule.gets_assignment(person.status, assignment)
+                ):
                     digest.overdue.append((person.name, assignment.title_zh, assignment.title_en))
+        digest.selection = await build_selection_digest(session, programme_id, since, until)
     return digest
 
 

@@ -51,6 +51,12 @@ class NotAllowed(DomainError):
     code = "not_allowed"
 
 
+class StaffOnly(NotAllowed):
+    """Organizers and observers may read this; cadres may not."""
+
+    code = "staff_only"
+
+
 class PersonNotFound(DomainError):
     code = "person_not_found"
 

@@ -11,7 +11,7 @@ from liaison.services.audit import record
 from liaison.services.errors import AmbiguousName, PersonNotFound, UnknownLocale, UnknownTimezone
 from liaison.services.timezones import canonical_timezone
 from liaison.storage.database import Database
-from liaison.storage.enums import Role
+from liaison.storage.enums import PersonStatus, Role
 from liaison.storage.models import Person, Programme
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
@@ -31,6 +31,8 @@ class Actor:
     host_timezone: str
     programme_locale: str
     phone: str
+    # Decides what a cadre gets (services/audience.py).
+    status: PersonStatus
     chat_id: int | None = None
 
     @property
@@ -51,6 +53,7 @@ def actor_from(person: Person, programme: Programme) -> Actor:
         host_timezone=programme.host_timezone,
         programme_locale=programme.default_locale,
         phone=person.phone,
+        status=PersonStatus(person.status),
         chat_id=person.telegram_chat_id,
     )
 

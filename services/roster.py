@@ -7,7 +7,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ from liaison.services.dates import parse_day_and_clock
 from liaison.services.errors import InvalidDate
 from liaison.services.phones import normalise_phone
 from liaison.services.programmes.document import Problem
+from liaison.services.programmes.settings import settings_of
+from liaison.services.selection.results import put_result
+from liaison.services.selection.roster_results import roster_readings
 from liaison.services.submissions.errors import UnknownAssignment
 from liaison.services.submissions.extensions import (
     assignment_by_key,
@@ -27,7 +30,7 @@ from liaison.services.submissions.extensions import (
 )
 from liaison.services.timezones import canonical_timezone
 from liaison.storage.database import Database
-from liaison.storage.enums import PersonStatus, Role
+from liaison.storage.enums import PersonStatus, ResultSource, Role
 from liaison.storage.models import Person, Programme
 
 # Column names as organizers write them, in English or Chinese.
@@ -124,6 +127,7 @@ def parse_extensions(text: str) -> dict[str, tuple[date, time | None]]:
 class RosterResult:
     created: int
     updated: int
+    results: int = 0
 
 
 def _cell(value: Any) -> str:
@@ -263,22 +267,33 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
 
 
 async def import_roster(
-    db: Database, programme_id: str, path: Path, default_region: str = "CN"
+    db: Database,
+    programme_id: str,
+    path: Path,
+    default_region: str = "CN",
+    now: datetime | None = None,
 ) -> RosterResult:
-    """Creates or updates people by phone in one transaction; enrolment links are kept."""
+    """Creates or updates people by phone in one transaction; enrolment links are kept.
+
+    Scores and levels in the roster's columns become test results where the programme
+    file declares the tests they belong to; each changed result is audited.
+    """
     rows = parse_roster(path, default_region)
+    now = now or datetime.now(UTC)
     async with db.transaction() as session:
-        if await session.get(Programme, programme_id) is None:
+        programme = await session.get(Programme, programme_id)
+        if programme is None:
             raise RosterError(
                 [Problem(path.name, None, "", f"no programme {programme_id!r}; load it first")]
             )
+        selection = settings_of(programme).selection
         existing = {
             person.phone: person
             for person in await session.scalars(
                 select(Person).where(Person.programme_id == programme_id)
             )
         }
-        created = updated = 0
+        created = updated = results = 0
         problems: list[Problem] = []
         for row in rows:
             person = existing.get(row.phone)
@@ -295,8 +310,25 @@ async def import_roster(
             person.test_batch, person.english_score = row.test_batch, row.english_score
             person.bft_level, person.status = row.bft_level, row.status
             person.notes = row.notes
-            if row.extensions:
+            readings, reasons = roster_readings(
+                selection, row.english_score, row.test_batch, row.bft_level
+            )
+            problems += [Problem(path.name, row.line, "", reason) for reason in reasons]
+            if row.extensions or readings:
                 await session.flush()
+            for test, reading in readings:
+                changed, _previous = await put_result(
+                    session,
+                    person,
+                    test,
+                    reading,
+                    source=ResultSource.ROSTER,
+                    entered_by=None,
+                    now=now,
+                    origin={"file": path.name, "line": row.line},
+                )
+                results += changed
+            if row.extensions:
                 problems += await _apply_extensions(session, programme_id, person, row, path.name)
         if problems:
             raise RosterError(problems)
@@ -304,9 +336,14 @@ async def import_roster(
             session,
             "roster.imported",
             programme_id=programme_id,
-            details={"file": path.name, "created": created, "updated": updated},
+            details={
+                "file": path.name,
+                "created": created,
+                "updated": updated,
+                "results": results,
+            },
         )
-    return RosterResult(created, updated)
+    return RosterResult(created, updated, results)
 
 
 async def _apply_extensions(

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
+from liaison.services.audience import audience_rule
 from liaison.services.people import Actor
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
@@ -76,28 +77,34 @@ def _view(row: Session) -> SessionView:
 
 async def _sessions(
     db: Database,
-    programme_id: str,
+    actor: Actor,
     start: datetime,
     end: datetime | None,
     limit: int | None = None,
 ) -> list[SessionView]:
-    """Sessions starting in [start, end); with no end, those not over at ``start``.
+    """Sessions this reader gets, starting in [start, end); with no end, those not over
+    at ``start``.
 
-    A range lists a session once, on the day it starts, so paging never shows it twice.
+    Staff see every session; a cadre those the audience rule gives their status. A range
+    lists a session once, on the day it starts, so paging never shows it twice.
     """
     query = (
         select(Session)
-        .where(Session.programme_id == programme_id)
+        .where(Session.programme_id == actor.programme_id)
         .order_by(Session.starts_at, Session.key)
     )
     if end is None:
         query = query.where(Session.ends_at > start)
     else:
         query = query.where(Session.starts_at >= start, Session.starts_at < end)
-    if limit is not None:
-        query = query.limit(limit)
     async with db.read() as session:
-        return [_view(row) for row in await session.scalars(query)]
+        rule = None if actor.is_staff else await audience_rule(session, actor.programme_id)
+        shown = [
+            _view(row)
+            for row in await session.scalars(query)
+            if rule is None or rule.gets_session(actor.status, row)
+        ]
+    return shown[:limit] if limit is not None else shown
 
 
 async def current_phase(db: Database, programme_id: str, today: date) -> PhaseView | None:
@@ -126,7 +133,7 @@ async def schedule_for(
     today = now.astimezone(zone(actor.timezone)).date()
     phase = await current_phase(db, actor.programme_id, today)
     if view is View.NEXT:
-        sessions = await _sessions(db, actor.programme_id, now, None, limit=5)
+        sessions = await _sessions(db, actor, now, None, limit=5)
         last = sessions[-1].starts_at.astimezone(zone(actor.timezone)).date() if sessions else today
         return ScheduleResult(view, today, last, sessions, phase)
     if view is View.WEEK:
@@ -136,5 +143,5 @@ async def schedule_for(
         first = last = day or today
     start, _ = local_day_bounds(first, actor.timezone)
     _, end = local_day_bounds(last, actor.timezone)
-    sessions = await _sessions(db, actor.programme_id, start, end)
+    sessions = await _sessions(db, actor, start, end)
     return ScheduleResult(view, first, last, sessions, phase)

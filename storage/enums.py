@@ -33,14 +33,31 @@ class Role(StrEnum):
 
 
 class PersonStatus(StrEnum):
-    """Roster status through the lifecycle."""
+    """Roster status through the lifecycle; services/audience.py says what each one gets."""
 
     CANDIDATE = "candidate"
     SHORTLISTED = "shortlisted"
     SELECTED = "selected"
+    # A candidate the selection did not choose: told once, then sent nothing more.
+    NOT_SELECTED = "not_selected"
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
     RETURNED = "returned"
+
+
+class Audience(StrEnum):
+    """Whom a phase, session, assignment or survey addresses (the programme file's `audience`)."""
+
+    CANDIDATES = "candidates"
+    CADRES = "cadres"
+    ALL = "all"
+
+
+class ResultSource(StrEnum):
+    """Where a test result came from: typed in the bot, or read from a roster file."""
+
+    BOT = "bot"
+    ROSTER = "roster"
 
 
 class Location(StrEnum):
@@ -128,3 +145,4 @@ class OutboxKind(StrEnum):
     DRAFT_REMINDER = "draft_reminder"
     DRAFT_DROPPED = "draft_dropped"
     DIGEST = "digest"
+    SELECTION_OUTCOME = "selection_outcome"

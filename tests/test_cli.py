@@ -46,11 +46,11 @@ def test_sample_programme_and_roster_load_from_the_cli(env: dict[str, str]) -> N
         str(EXAMPLES / "jinjiang-2014-roster.csv"),
     )
     assert code == 0, out
-    assert "16 added" in out
+    assert "26 added, 0 updated, 46 test results recorded" in out
     code, out = invoke(env, "codes", "--programme", "jinjiang-2014")
     assert code == 0, out
     lines = [line for line in out.splitlines() if "\t" in line]
-    assert len(lines) == 16
+    assert len(lines) == 26
     assert all("https://t.me/jinjiang_bot?start=" in line for line in lines)
 
 

@@ -34,6 +34,9 @@ ARGS: dict[str, tuple[object, ...]] = {
     "FileRefused": ("empty", ["pdf"]),
     "UnknownAssignment": ("stage-9", ["stage-1"]),
     "InvalidAnswer": ("scale",),
+    "UnknownTest": ("toefl", ["english-1", "bft"]),
+    "ScoreOutOfRange": ("120", "英语", "English", 0, 100),
+    "UnknownLevel": ("top", "BFT", "BFT", [("高级", "Advanced")]),
 }
 
 

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from liaison.bot.cli import main
+from liaison.ui.i18n import translator
 
 
 @pytest.fixture
@@ -49,3 +50,21 @@ def test_demo_refuses_unknown_people_and_buttons(env: dict[str, str]) -> None:
     assert "nobody called 无名氏" in result.output
     assert "no such button" in result.output
     assert "say how long" in result.output
+
+
+def test_demo_selection_scene_walks_the_organizer_through_candidates_and_select(
+    env: dict[str, str],
+) -> None:
+    script = "\n".join(
+        [":as 郑红", "/candidates", "/select", ":tap 1", ":tap 3", ":tap 1", ":quit"]
+    )
+    result = CliRunner().invoke(
+        main, ["demo", "--scene", "selection", "--script", "-"], input=script, env=env
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "demo time 2014-07-29 01:00 UTC" in out
+    assert "23. 胡斌" in out  # all 23 candidates ranked
+    zh = translator("zh_CN")
+    assert zh("Selection {position} of {total}").format(position=1, total=23) in out
+    assert zh("{decision} (to confirm)").format(decision=zh("Selected")) in out

@@ -120,3 +120,26 @@ class SubmissionButton:
             return cls(action, int(ident))
         except ValueError as exc:
             raise BadCallback(data) from exc
+
+
+@dataclass(frozen=True)
+class SelectionButton:
+    """y (select) or n (not select) candidate ``id``, v(iew) their card, s(ummary),
+    c(onfirm) or x (cancel) the walk; ``id`` is 0 where no one is meant."""
+
+    PREFIX = "sl1"
+    action: str
+    id: int = 0
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.action, str(self.id))
+
+    @classmethod
+    def decode(cls, data: str) -> SelectionButton:
+        try:
+            prefix, action, ident = data.split(":")
+            if prefix != cls.PREFIX or action not in {"y", "n", "v", "s", "c", "x"}:
+                raise BadCallback(data)
+            return cls(action, int(ident))
+        except ValueError as exc:
+            raise BadCallback(data) from exc

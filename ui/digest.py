@@ -5,6 +5,7 @@ from __future__ import annotations
 from liaison.services.digest import Digest
 from liaison.services.people import Actor
 from liaison.ui.i18n import Translator
+from liaison.ui.selection_digest import render_selection_digest
 from liaison.ui.text import escape
 
 
@@ -49,4 +50,6 @@ def render_digest(digest: Digest, reader: Actor, t: Translator) -> str:
                 names=escape("、".join(digest.unreachable))
             )
         )
+    if digest.selection is not None:
+        lines += render_selection_digest(digest.selection, reader, t)
     return "\n".join(lines)

@@ -26,8 +26,16 @@ from liaison.services.errors import (
     NotAllowed,
     PersonNotFound,
     PhoneNotOnRoster,
+    StaffOnly,
     UnknownLocale,
     UnknownTimezone,
+)
+from liaison.services.selection.errors import (
+    NotACandidate,
+    NothingToConfirm,
+    ScoreOutOfRange,
+    UnknownLevel,
+    UnknownTest,
 )
 from liaison.services.submissions.errors import (
     AssignmentClosed,
@@ -104,6 +112,41 @@ def _unknown_assignment(error: DomainError, t: Translator) -> str:
     )
 
 
+def _unknown_test(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, UnknownTest)
+    if not error.keys:
+        return t("This programme declares no tests (the programme file's selection.tests).")
+    return t("There is no test {key}. The tests are: {keys}.").format(
+        key=escape(error.key), keys=escape(", ".join(error.keys))
+    )
+
+
+def _score_out_of_range(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, ScoreOutOfRange)
+    return t("{value} is not a result of {test}: it takes a number from {low} to {high}.").format(
+        value=escape(error.value),
+        test=escape(t.pick(error.title_zh, error.title_en)),
+        low=t.number(error.low),
+        high=t.number(error.high),
+    )
+
+
+def _unknown_level(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, UnknownLevel)
+    return t("{value} is not a level of {test}. Its levels are: {levels}.").format(
+        value=escape(error.value),
+        test=escape(t.pick(error.title_zh, error.title_en)),
+        levels=escape(", ".join(t.pick(zh, en) for zh, en in error.levels)),
+    )
+
+
+def _not_a_candidate(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, NotACandidate)
+    return t(
+        "{name} is not a candidate in the selection, so nothing was recorded or changed."
+    ).format(name=escape(error.name))
+
+
 _TEXTS: dict[type[DomainError], Render] = {
     # Enrolment
     ContactNotOwn: lambda e, t: t(
@@ -127,6 +170,7 @@ _TEXTS: dict[type[DomainError], Render] = {
     ),
     # People and preferences
     NotAllowed: lambda e, t: t("Only organizers can do this."),
+    StaffOnly: lambda e, t: t("Only organizers and observers can see this."),
     AmbiguousName: lambda e, t: t("Several people match {name}; use the full name.").format(
         name=escape(str(e))
     ),
@@ -157,6 +201,14 @@ _TEXTS: dict[type[DomainError], Render] = {
     EmptyDraft: lambda e, t: t("The draft is empty. Send text or files first."),
     DuplicateFile: lambda e, t: t("This file is already in your draft."),
     FileRefused: _file_refused,
+    # Selection
+    UnknownTest: _unknown_test,
+    ScoreOutOfRange: _score_out_of_range,
+    UnknownLevel: _unknown_level,
+    NotACandidate: _not_a_candidate,
+    NothingToConfirm: lambda e, t: t(
+        "There is nothing to confirm: the selection on record is already as marked."
+    ),
 }
 
 

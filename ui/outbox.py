@@ -23,12 +23,14 @@ from liaison.services.outbox.payloads import (
     DroppedDraftPayload,
     ExpiredPayload,
     RunPayload,
+    SelectionOutcomePayload,
     SubmissionPayload,
     UnreachablePayload,
     as_payload,
 )
 from liaison.services.outbox.queue import Claimed
 from liaison.services.people import Actor, actor_by_id
+from liaison.services.selection.outcome import outcome_view
 from liaison.services.submissions.assignments import assignment_view
 from liaison.services.submissions.drafts import draft_exists
 from liaison.services.submissions.versions import has_submitted, submission_summary
@@ -37,6 +39,7 @@ from liaison.storage.enums import OutboxKind, RunState
 from liaison.ui.checkin import answer_text, greeting, start_keyboard
 from liaison.ui.digest import render_digest
 from liaison.ui.i18n import Translator, choose_locale, translator
+from liaison.ui.selection import render_outcome
 from liaison.ui.submissions import KIND_COMMAND
 from liaison.ui.text import escape
 
@@ -223,6 +226,14 @@ async def _digest(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
     return render_digest(digest, r.reader, r.t), None
 
 
+async def _selection_outcome(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    decision = as_payload(r.row.payload, SelectionOutcomePayload).decision
+    view = await outcome_view(r.db, r.reader.person_id, r.now)
+    if view.status is not decision:
+        return None  # the decision was changed before this went out; its own notice follows
+    return render_outcome(view, r.t), None
+
+
 RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.CHECKIN_PROMPT: _checkin_prompt,
     OutboxKind.CHECKIN_REMINDER: _checkin_reminder,
@@ -236,6 +247,7 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.DRAFT_REMINDER: _draft_reminder,
     OutboxKind.DRAFT_DROPPED: _draft_dropped,
     OutboxKind.DIGEST: _digest,
+    OutboxKind.SELECTION_OUTCOME: _selection_outcome,
 }
 
 

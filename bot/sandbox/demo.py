@@ -1,8 +1,10 @@
 """The offline demo: talk to the bot as any person of the sample programme, no token needed.
 
 The real Application runs over the recording transport; a fake clock starts inside the
-sample programme's practicum, so schedules, check-ins and deadlines have something to show.
-Lines typed are sent as that person's messages; `:` lines steer the demo.
+sample programme's practicum, so schedules, check-ins and deadlines have something to show,
+or, with the selection scene, on the morning of the final selection, the 23 candidates
+shortlisted and their results recorded. Lines typed are sent as that person's messages;
+`:` lines steer the demo.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from liaison.services.programmes.loading import load_programme
 from liaison.services.roster import import_roster
 from liaison.storage.base import Base
 from liaison.storage.database import Database
+from liaison.storage.enums import PersonStatus, Role
 from liaison.storage.models import Person
 
 EXAMPLES = Path(str(files("liaison.examples")))
@@ -39,6 +42,9 @@ ROSTER_FILE = EXAMPLES / "jinjiang-2014-roster.csv"
 PROGRAMME_ID = "jinjiang-2014"
 # Tuesday 28 October 2014, 19:55 in North Carolina: five minutes before a check-in.
 DEMO_START = datetime(2014, 10, 28, 23, 55, tzinfo=UTC)
+# Tuesday 29 July 2014, 09:00 in Chengdu: the final selection meeting is at 15:00.
+SELECTION_START = datetime(2014, 7, 29, 1, 0, tzinfo=UTC)
+SCENES = {"practicum": DEMO_START, "selection": SELECTION_START}
 HELP = """Demo commands:
   :who              list the people you can be
   :as NAME          talk as that person (e.g. :as 王思远, :as 何嘉文)
@@ -214,8 +220,17 @@ class _InstantPacer:
         return None
 
 
-async def build_demo(data_dir: Path, out: Callable[[str], None]) -> Demo:
+def _rewind_to_selection(person: Person) -> None:
+    """The sample roster as it stood before the final selection: every cadre shortlisted
+    (results already recorded), still at home."""
+    if person.role is Role.CADRE:
+        person.status = PersonStatus.SHORTLISTED
+        person.timezone = "Asia/Shanghai"
+
+
+async def build_demo(data_dir: Path, out: Callable[[str], None], scene: str = "practicum") -> Demo:
     """A fresh demo database with the sample programme, everyone enrolled."""
+    start = SCENES[scene]
     demo_dir = data_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)
     demo_dir.mkdir(parents=True)
@@ -224,14 +239,16 @@ async def build_demo(data_dir: Path, out: Callable[[str], None]) -> Demo:
         await connection.run_sync(Base.metadata.create_all)
     await load_programme(db, PROGRAMME_FILE)
     await import_roster(db, PROGRAMME_ID, ROSTER_FILE)
-    clock = FakeClock(DEMO_START)
+    clock = FakeClock(start)
     people: dict[str, Persona] = {}
     async with db.transaction() as session:
         rows = await session.scalars(select(Person).order_by(Person.id))
         for index, person in enumerate(rows):
             user_id = 100_000 + index
             person.telegram_user_id = person.telegram_chat_id = user_id
-            person.enrolled_at = DEMO_START - timedelta(days=60)
+            person.enrolled_at = start - timedelta(days=60)
+            if scene == "selection":
+                _rewind_to_selection(person)
             language = "en" if person.locale == "en" else "zh-hans"
             people[person.name] = Persona(
                 person.id, person.name, person.role, FakeUser(user_id, person.name, language)
@@ -257,9 +274,10 @@ async def run_demo(
     lines: Iterable[str] | None,
     out: Callable[[str], None],
     read: Callable[[str], str] | None = None,
+    scene: str = "practicum",
 ) -> None:
     """Runs the demo over the given lines, or interactively with ``read`` as the prompt."""
-    demo = await build_demo(data_dir, out)
+    demo = await build_demo(data_dir, out, scene)
     out(HELP)
     assert demo.current is not None
     out(

@@ -13,14 +13,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liaison.services.audience import AudienceRule, audience_rule
 from liaison.services.audit import record
 from liaison.services.checkins.states import OPEN, move_run
 from liaison.services.outbox.payloads import RunPayload
 from liaison.services.outbox.queue import Planned, enqueue
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, PersonStatus, Role, RunState
-from liaison.storage.models import Absence, Person, Phase, Programme, Survey, SurveyRun
+from liaison.storage.enums import OutboxKind, Role, RunState
+from liaison.storage.models import Absence, Person, Programme, Survey, SurveyRun
 from liaison.storage.queries import reachable_staff, upsert_insert
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -59,10 +60,6 @@ async def _insert_run(session: AsyncSession, values: dict[str, object]) -> int |
     return result.scalar_one_or_none()
 
 
-def _in_phases(day: date, phases: list[Phase]) -> bool:
-    return any(phase.starts_on <= day <= phase.ends_on for phase in phases)
-
-
 async def plan_checkins(db: Database, now: datetime) -> PlanReport:
     """One planner tick: new runs and prompts, reminders, escalations, closing missed runs."""
     report = PlanReport()
@@ -78,14 +75,8 @@ async def _plan_survey(
     session: AsyncSession, survey: Survey, now: datetime, report: PlanReport
 ) -> None:
     programme = await session.get_one(Programme, survey.programme_id)
-    phases = list(
-        await session.scalars(
-            select(Phase).where(
-                Phase.programme_id == survey.programme_id, Phase.key.in_(survey.phase_keys)
-            )
-        )
-    )
-    if not phases:
+    rule = await audience_rule(session, survey.programme_id)
+    if not any(phase.key in survey.phase_keys for phase in rule.phases):
         return
     weekdays = {WEEKDAYS.index(day) for day in survey.schedule["weekdays"]}
     at = time.fromisoformat(survey.schedule["at"])
@@ -96,7 +87,6 @@ async def _plan_survey(
             Person.role == Role.CADRE,
             Person.telegram_chat_id.is_not(None),
             Person.unreachable_at.is_(None),
-            Person.status.not_in([PersonStatus.WITHDRAWN, PersonStatus.RETURNED]),
         )
     )
     cadres = list(cadre_rows)
@@ -124,7 +114,10 @@ async def _plan_survey(
         away = absences.get(person.id, [])
         for back in range(LOOKBACK_DAYS, -1, -1):
             day = today - timedelta(days=back)
-            if day.weekday() not in weekdays or not _in_phases(day, phases):
+            if day.weekday() not in weekdays:
+                continue
+            if not rule.gets_survey(person.status, survey, day):
+                # Outside the survey's phases, or not for this person's status.
                 continue
             if (person.id, day) in planned:
                 continue
@@ -184,13 +177,15 @@ async def _plan_survey(
 async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -> None:
     rows = (
         await session.execute(
-            select(SurveyRun, Survey)
+            select(SurveyRun, Survey, Person.status)
             .join(Survey, Survey.id == SurveyRun.survey_id)
+            .join(Person, Person.id == SurveyRun.person_id)
             .where(SurveyRun.state.in_(OPEN))
             .with_for_update(of=SurveyRun, skip_locked=True)
         )
     ).all()
-    for run, survey in rows:
+    rules: dict[str, AudienceRule] = {}
+    for run, survey, status in rows:
         if run.closes_at <= now:
             if not await move_run(session, run, RunState.MISSED):
                 continue
@@ -203,6 +198,11 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
                 details={"run_id": run.id},
                 at=now,
             )
+            continue
+        if survey.programme_id not in rules:
+            rules[survey.programme_id] = await audience_rule(session, survey.programme_id)
+        if not rules[survey.programme_id].gets_survey(status, survey, run.slot_date):
+            # Their status changed since the run was planned (withdrawn, say): no chasing.
             continue
         remind_at = run.slot_at + timedelta(minutes=survey.remind_after_minutes)
         if (

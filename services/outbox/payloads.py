@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from liaison.storage.enums import OutboxKind
+from liaison.storage.enums import OutboxKind, PersonStatus
 
 
 class Payload(BaseModel):
@@ -62,6 +62,12 @@ class DigestPayload(Payload):
     until: AwareDatetime
 
 
+class SelectionOutcomePayload(Payload):
+    """The outcome told to one candidate: SELECTED or NOT_SELECTED."""
+
+    decision: PersonStatus
+
+
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.CHECKIN_PROMPT: RunPayload,
     OutboxKind.CHECKIN_REMINDER: RunPayload,
@@ -75,6 +81,7 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.DRAFT_REMINDER: DraftPayload,
     OutboxKind.DRAFT_DROPPED: DroppedDraftPayload,
     OutboxKind.DIGEST: DigestPayload,
+    OutboxKind.SELECTION_OUTCOME: SelectionOutcomePayload,
 }
 
 P = TypeVar("P", bound=Payload)

@@ -22,6 +22,7 @@ from liaison.services.programmes.document import (
     validation_problems,
 )
 from liaison.services.programmes.schema import AlertRule, ProgrammeFile, QuestionDef
+from liaison.services.programmes.selection import check_selection, selection_settings
 from liaison.services.programmes.settings import (
     DigestSettings,
     ProgrammeSettings,
@@ -30,7 +31,7 @@ from liaison.services.programmes.settings import (
 )
 from liaison.services.timezones import NonexistentLocalTime, local_to_utc
 from liaison.storage.database import Database
-from liaison.storage.enums import AssignmentKind, Location, QuestionKind, SessionKind
+from liaison.storage.enums import AssignmentKind, Audience, Location, QuestionKind, SessionKind
 from liaison.storage.models import (
     Assignment,
     Phase,
@@ -53,6 +54,7 @@ class PlannedSession:
     ends_at: datetime
     timezone: str
     place: str | None
+    audience: Audience | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class PlannedAssignment:
     closes_at: datetime | None
     timezone: str
     formats: list[str]
+    audience: Audience | None = None
 
 
 @dataclass
@@ -182,6 +185,7 @@ def plan_programme(path: Path) -> ProgrammePlan:
                     ends,
                     zone_name,
                     item.place,
+                    item.audience,
                 )
             )
 
@@ -212,6 +216,7 @@ def plan_programme(path: Path) -> ProgrammePlan:
                     closes,
                     zone_name,
                     task.formats,
+                    task.audience,
                 )
             )
 
@@ -240,6 +245,8 @@ def plan_programme(path: Path) -> ProgrammePlan:
             if reason:
                 problems.append(doc.problem((*loc, "alerts", a_index), reason))
 
+    problems += check_selection(doc, definition)
+
     if problems:
         raise DocumentError(problems)
     return plan
@@ -257,6 +264,7 @@ def _settings_of(definition: ProgrammeFile) -> ProgrammeSettings:
             before_minutes=[int(d / timedelta(minutes=1)) for d in definition.reminders.before],
             overdue_days=definition.reminders.overdue_days,
         ),
+        selection=selection_settings(definition),
     )
 
 
@@ -290,6 +298,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
         phase.title_zh, phase.title_en = item.title.zh, item.title.english()
         phase.location = item.location
         phase.starts_on, phase.ends_on = item.start, item.end
+        phase.audience = item.audience
         session.add(phase)
     for stale in phases.values():
         await session.delete(stale)
@@ -305,6 +314,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
         row.title_zh, row.title_en = planned.title_zh, planned.title_en
         row.starts_at, row.ends_at = planned.starts_at, planned.ends_at
         row.timezone, row.place = planned.timezone, planned.place
+        row.audience = planned.audience
         session.add(row)
     for stale in sessions.values():
         await session.delete(stale)
@@ -320,6 +330,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
         row.opens_at, row.due_at, row.timezone = task.opens_at, task.due_at, task.timezone
         row.closes_at = task.closes_at
         row.formats = task.formats
+        row.audience = task.audience
         session.add(row)
     kept_with_work = 0
     for stale in assignments.values():
@@ -349,6 +360,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
         survey.escalate_after_minutes = int(survey_def.escalate_after / timedelta(minutes=1))
         survey.alert_rules = [rule.model_dump() for rule in survey_def.alerts]
         survey.active = True
+        survey.audience = survey_def.audience
         session.add(survey)
         await session.flush()
         existing = {
@@ -382,6 +394,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
         "sessions": len(plan.sessions),
         "assignments": len(plan.assignments),
         "surveys": len(definition.surveys),
+        "tests": len(definition.selection.tests),
     }
     await record(
         session,

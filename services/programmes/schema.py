@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from liaison.services.timezones import is_valid_timezone
-from liaison.storage.enums import AssignmentKind, Location, QuestionKind, SessionKind
+from liaison.storage.enums import AssignmentKind, Audience, Location, QuestionKind, SessionKind
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
@@ -97,6 +97,9 @@ class PhaseDef(Strict):
     location: Location
     start: date
     end: date
+    # Whom the phase's sessions, assignments and check-ins address, unless they say;
+    # left out: the default rule (docs/selection.md).
+    audience: Audience | None = None
 
 
 class SessionDef(Strict):
@@ -108,6 +111,7 @@ class SessionDef(Strict):
     end: EndTime
     timezone: TimeZoneName | None = None
     place: str | None = None
+    audience: Audience | None = None
 
 
 class AssignmentDef(Strict):
@@ -121,6 +125,7 @@ class AssignmentDef(Strict):
     closes: datetime | None = None
     timezone: TimeZoneName | None = None
     formats: list[str] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
+    audience: Audience | None = None
 
     @field_validator("formats")
     @classmethod
@@ -167,6 +172,7 @@ class SurveyDef(Strict):
     escalate_after: Duration = timedelta(hours=20)
     questions: list[QuestionDef] = Field(min_length=1)
     alerts: list[AlertRule] = Field(default_factory=list)
+    audience: Audience | None = None
 
 
 class DigestDef(Strict):
@@ -182,6 +188,36 @@ class RemindersDef(Strict):
     overdue_days: int = Field(default=3, ge=0, le=60)
 
 
+class LevelDef(Strict):
+    """A level of a levelled test; the test lists them lowest first."""
+
+    key: Key
+    zh: str = Field(min_length=1)
+    en: str | None = None
+
+
+class TestDef(Strict):
+    """A test candidates take: scored in a range, or graded in levels."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    key: Key
+    title: Text
+    session: Key | None = None
+    range: tuple[float, float] | None = None
+    levels: list[LevelDef] = Field(default_factory=list)
+    # The roster column this test's results may be imported from, and for english_score
+    # the test_batch whose scores belong to this test.
+    roster: Literal["english_score", "bft_level"] | None = None
+    batch: int | None = Field(default=None, ge=1)
+
+
+class SelectionDef(Strict):
+    phase: Key | None = None
+    places: int | None = Field(default=None, ge=1)
+    tests: list[TestDef] = Field(default_factory=list)
+
+
 class ProgrammeFile(Strict):
     programme: ProgrammeInfo
     phases: list[PhaseDef] = Field(min_length=1)
@@ -190,3 +226,4 @@ class ProgrammeFile(Strict):
     surveys: list[SurveyDef] = Field(default_factory=list)
     digest: DigestDef = DigestDef()
     reminders: RemindersDef = RemindersDef()
+    selection: SelectionDef = SelectionDef()

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liaison.services.audience import audience_rule
 from liaison.services.people import Actor
 from liaison.services.submissions.errors import AssignmentClosed, NotYourAssignment
 from liaison.storage.database import Database
@@ -87,6 +88,9 @@ async def assignment_for(
         or actor.role is not Role.CADRE
     ):
         raise NotYourAssignment()
+    rule = await audience_rule(session, actor.programme_id)
+    if not rule.gets_assignment(actor.status, assignment):
+        raise NotYourAssignment()
     if not is_open(assignment, now):
         raise AssignmentClosed()
     return assignment
@@ -97,6 +101,7 @@ async def open_assignments(
 ) -> list[AssignmentView]:
     """Assignments of these kinds this cadre can submit to now, soonest due first."""
     async with db.read() as session:
+        rule = await audience_rule(session, actor.programme_id)
         rows = await session.scalars(
             select(Assignment)
             .where(Assignment.programme_id == actor.programme_id, Assignment.kind.in_(kinds))
@@ -105,7 +110,7 @@ async def open_assignments(
         return [
             await view_of(session, assignment, actor.person_id)
             for assignment in rows
-            if is_open(assignment, now)
+            if is_open(assignment, now) and rule.gets_assignment(actor.status, assignment)
         ]
 
 

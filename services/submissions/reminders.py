@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liaison.services.audience import audience_rule
 from liaison.services.outbox.payloads import DeadlinePayload, DraftPayload
 from liaison.services.outbox.queue import Planned, enqueue
 from liaison.services.programmes.settings import settings_of
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, PersonStatus, Role
+from liaison.storage.enums import OutboxKind, Role
 from liaison.storage.models import (
     Assignment,
     Extension,
@@ -60,12 +61,12 @@ async def _programme_deadlines(
                 Person.role == Role.CADRE,
                 Person.telegram_chat_id.is_not(None),
                 Person.unreachable_at.is_(None),
-                Person.status.not_in([PersonStatus.WITHDRAWN]),
             )
         )
     )
     if not cadres:
         return
+    rule = await audience_rule(session, programme.id)
     assignments = await session.scalars(
         select(Assignment).where(Assignment.programme_id == programme.id)
     )
@@ -84,7 +85,7 @@ async def _programme_deadlines(
             )
         )
         for person in cadres:
-            if person.id in submitted:
+            if person.id in submitted or not rule.gets_assignment(person.status, assignment):
                 continue
             due = extensions.get(person.id, assignment.due_at)
             planned = _latest_reminder(assignment.id, person.id, due, before, overdue_days, now)

@@ -12,6 +12,7 @@ from liaison.storage.models.operations import Heartbeat
 from liaison.storage.models.outbox import OutboxMessage
 from liaison.storage.models.people import EnrolmentCode, Person
 from liaison.storage.models.programme import Phase, Programme, Session
+from liaison.storage.models.selection import SelectionMark, TestResult
 from liaison.storage.models.surveys import (
     Absence,
     Survey,
@@ -32,6 +33,7 @@ __all__ = [
     "Phase",
     "ProcessedUpdate",
     "Programme",
+    "SelectionMark",
     "Session",
     "StoredFile",
     "Submission",
@@ -40,4 +42,5 @@ __all__ = [
     "SurveyAnswer",
     "SurveyQuestion",
     "SurveyRun",
+    "TestResult",
 ]

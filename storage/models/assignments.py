@@ -8,7 +8,13 @@ from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
-from liaison.storage.enums import AssignmentKind, DraftStep, ReviewStatus, enum_column
+from liaison.storage.enums import (
+    AssignmentKind,
+    Audience,
+    DraftStep,
+    ReviewStatus,
+    enum_column,
+)
 
 
 class Assignment(Base):
@@ -32,6 +38,7 @@ class Assignment(Base):
     closes_at: Mapped[datetime | None]
     timezone: Mapped[str] = mapped_column(String(64))
     formats: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    audience: Mapped[Audience | None] = mapped_column(enum_column(Audience, 16))
 
 
 class Extension(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
-from liaison.storage.enums import Location, SessionKind, enum_column
+from liaison.storage.enums import Audience, Location, SessionKind, enum_column
 
 
 class Programme(Base):
@@ -45,6 +45,8 @@ class Phase(Base):
     location: Mapped[Location] = mapped_column(enum_column(Location, 16))
     starts_on: Mapped[date]
     ends_on: Mapped[date]
+    # As written in the programme file; None means the default rule (services/audience.py).
+    audience: Mapped[Audience | None] = mapped_column(enum_column(Audience, 16))
 
     programme: Mapped[Programme] = relationship(back_populates="phases")
 
@@ -68,5 +70,6 @@ class Session(Base):
     ends_at: Mapped[datetime]
     timezone: Mapped[str] = mapped_column(String(64))
     place: Mapped[str | None] = mapped_column(Text)
+    audience: Mapped[Audience | None] = mapped_column(enum_column(Audience, 16))
 
     phase: Mapped[Phase | None] = relationship()

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
-from liaison.storage.enums import QuestionKind, RunState, enum_column
+from liaison.storage.enums import Audience, QuestionKind, RunState, enum_column
 
 
 class Survey(Base):
@@ -31,6 +31,7 @@ class Survey(Base):
     escalate_after_minutes: Mapped[int]
     alert_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    audience: Mapped[Audience | None] = mapped_column(enum_column(Audience, 16))
 
 
 class SurveyQuestion(Base):
