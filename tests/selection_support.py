@@ -98,7 +98,7 @@ async def sample_harness(db: Database, clock: FakeClock, tmp_path: Path) -> Asyn
     """The real Application on the sample programme, everyone enrolled, nothing sent yet."""
     await load_sample(db)
     settings = Settings(
-        bot_token=FAKE_TOKEN,  # type: ignore[arg-type]
+        bot_token=FAKE_TOKEN,
         database_url="sqlite://unused",
         data_dir=tmp_path / "data",
         default_locale="zh_CN",
@@ -113,7 +113,7 @@ async def sample_harness(db: Database, clock: FakeClock, tmp_path: Path) -> Asyn
         if context.error is not None:
             harness.errors.append(context.error)
 
-    app.add_error_handler(remember)  # type: ignore[arg-type]
+    app.add_error_handler(remember)
     await app.initialize()
     request.clear()
     try:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-import liaison.services
 from liaison.services.errors import DomainError
 from liaison.services.outbox.payloads import (
     PAYLOADS,
@@ -41,7 +40,8 @@ ARGS: dict[str, tuple[object, ...]] = {
 
 
 def all_domain_errors() -> list[type[DomainError]]:
-    for module in pkgutil.walk_packages(liaison.services.__path__, "liaison.services."):
+    services = importlib.import_module("liaison.services")
+    for module in pkgutil.walk_packages(services.__path__, "liaison.services."):
         importlib.import_module(module.name)
     found: list[type[DomainError]] = []
     pending = [DomainError]
