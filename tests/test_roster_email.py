@@ -67,7 +67,9 @@ async def test_roster_invalid_email_names_the_row_and_writes_nothing(
     await load_programme(db, PROGRAMME_FILE)
     path = tmp_path / "roster.csv"
     path.write_text(
-        "姓名,手机,邮箱\n陈组织,139 0000 2001,chen@jinjiang.gov.cn\n李娜,138 0000 1002,lina at gov\n",
+        "姓名,手机,邮箱\n"
+        "陈组织,139 0000 2001,chen@jinjiang.gov.cn\n"
+        "李娜,138 0000 1002,lina at gov\n",
         encoding="utf-8",
     )
     with pytest.raises(RosterError) as caught:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from liaison.services.backup import BackupRefused
 from liaison.services.checkins.answers import InvalidAnswer
 from liaison.services.checkins.conversation import (
     NoOpenRun,
@@ -29,6 +30,7 @@ from liaison.services.errors import (
     UnknownLocale,
     UnknownTimezone,
 )
+from liaison.services.exports.errors import UnknownExport, UnknownProgramme
 from liaison.services.submissions.errors import (
     AssignmentClosed,
     DraftElsewhere,
@@ -157,6 +159,11 @@ _TEXTS: dict[type[DomainError], Render] = {
     EmptyDraft: lambda e, t: t("The draft is empty. Send text or files first."),
     DuplicateFile: lambda e, t: t("This file is already in your draft."),
     FileRefused: _file_refused,
+    # Backups (refused on the command line; the reason is the operator's English)
+    BackupRefused: lambda e, t: t("The backup was refused: {reason}").format(reason=escape(str(e))),
+    # Exports
+    UnknownProgramme: lambda e, t: t("There is no programme {id}.").format(id=escape(str(e))),
+    UnknownExport: lambda e, t: t("This button is no longer valid."),
 }
 
 
