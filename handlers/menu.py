@@ -32,6 +32,7 @@ CADRE = [
     ("paper", N_("Submit a research paper")),
     ("research", N_("Submit pre-departure research")),
     ("submissions", N_("What you have submitted, with feedback")),
+    ("calendar", N_("Your schedule and deadlines for your phone's calendar")),
     *COMMON[:-1],
     ("cancel", N_("Stop what you are doing")),
     COMMON[-1],
@@ -41,13 +42,20 @@ ORGANIZER = [
     ("absent", N_("Excuse a participant from check-ins: NAME FROM TO")),
     ("extend", N_("Give a participant more time: NAME ASSIGNMENT DATE")),
     ("note", N_("Record notes of a call: RUN TEXT")),
+    ("export", N_("Export the records: workbook, files, calendar")),
+    ("calendar", N_("The schedule and all deadlines for your calendar")),
     ("cancel", N_("Stop what you are doing")),
+    COMMON[-1],
+]
+OBSERVER = [
+    *COMMON[:-1],
+    ("calendar", N_("The schedule and all deadlines for your calendar")),
     COMMON[-1],
 ]
 BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.CADRE: CADRE,
     Role.ORGANIZER: ORGANIZER,
-    Role.OBSERVER: COMMON,
+    Role.OBSERVER: OBSERVER,
 }
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from liaison.services.mail.outcomes import mail_backlog
 from liaison.services.outbox.payloads import DigestPayload
 from liaison.services.outbox.queue import Planned, enqueue
 from liaison.services.programmes.settings import settings_of
@@ -42,6 +43,8 @@ class Digest:
     overdue: list[tuple[str, str, str]] = field(default_factory=list)  # name, title zh, en
     unreachable: list[str] = field(default_factory=list)
     silent: list[str] = field(default_factory=list)
+    # E-mails tried and still waiting for the mail server (it is down or refusing logins).
+    mail_delayed: int = 0
 
 
 async def build_digest(db: Database, programme_id: str, until: datetime) -> Digest:
@@ -129,6 +132,7 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
                 due = extended.get(person.id, assignment.due_at)
                 if person.id not in done and due < until and person.enrolled_at is not None:
                     digest.overdue.append((person.name, assignment.title_zh, assignment.title_en))
+    digest.mail_delayed = (await mail_backlog(db, programme_id)).delayed
     return digest
 
 

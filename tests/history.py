@@ -36,6 +36,15 @@ ENROLLED = datetime(2026, 10, 20, 1, 0, tzinfo=UTC)
 FRIDAY = datetime(2026, 10, 31, 0, 0, tzinfo=UTC)
 TUESDAY = datetime(2026, 11, 4, 1, 0, tzinfo=UTC)
 INJECTION = '=HYPERLINK("http://evil.example","click")'
+# The conftest's fake users, already enrolled: Zhang 501, Li 502, Wang 503, Chen 601, Liu 602.
+TELEGRAM_IDS = {
+    "张伟": 501,
+    "李娜": 502,
+    "Wang Fang": 503,
+    "陈组织": 601,
+    "Organizer Liu": 602,
+    "赵观察": 603,
+}
 PDF = b"%PDF-1.4\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 40 + b"%%EOF\n"
 
 
@@ -73,9 +82,8 @@ async def build_history(db: Database, data_dir: Path) -> History:
         people = {p.name: p for p in await session.scalars(select(Person))}
         zhang, li, wang = people["张伟"], people["李娜"], people["Wang Fang"]
         chen, liu = people["陈组织"], people["Organizer Liu"]
-        for index, person in enumerate(people.values()):
-            person.telegram_user_id = 900 + index
-            person.telegram_chat_id = 900 + index
+        for person in people.values():
+            person.telegram_user_id = person.telegram_chat_id = TELEGRAM_IDS[person.name]
             person.enrolled_at = ENROLLED
         chen.email, liu.email = "chen@jinjiang.gov.cn", "liu@jinjiang.gov.cn"
         zhang.notes = "+1 组长"

@@ -31,6 +31,7 @@ from liaison.services.errors import (
     UnknownTimezone,
 )
 from liaison.services.exports.errors import UnknownExport, UnknownProgramme
+from liaison.services.mail.errors import MailDisabled, NoEmailAddress
 from liaison.services.submissions.errors import (
     AssignmentClosed,
     DraftElsewhere,
@@ -164,6 +165,11 @@ _TEXTS: dict[type[DomainError], Render] = {
     # Exports
     UnknownProgramme: lambda e, t: t("There is no programme {id}.").format(id=escape(str(e))),
     UnknownExport: lambda e, t: t("This button is no longer valid."),
+    # E-mail
+    NoEmailAddress: lambda e, t: t(
+        "You have no e-mail address on the roster. Ask for it to be added, then try again."
+    ),
+    MailDisabled: lambda e, t: t("Sending by e-mail is not set up on this installation."),
 }
 
 
