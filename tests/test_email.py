@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,12 +26,12 @@ from liaison.services.digest import build_digest
 from liaison.services.exports.desk import ExportDesk
 from liaison.services.exports.kinds import ExportKind
 from liaison.services.mail.requests import request_export_email
-from liaison.services.people import actor_by_id
+from liaison.services.people import Actor, actor_by_id
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, OutboxState
+from liaison.storage.enums import OutboxKind, OutboxState, Role
 from liaison.storage.models import AuditEvent, OutboxMessage, Person
 from liaison.ui.digest import mail_delayed_text, render_digest
-from liaison.ui.email import plain
+from liaison.ui.email import Chart, Mail, compose, plain
 from liaison.ui.i18n import translator
 from liaison.ui.outbox import RENDERERS
 from tests.conftest import PROGRAMME_ID
@@ -225,3 +226,31 @@ async def test_export_requested_by_email_arrives_as_an_attachment(
     assert message["Subject"] == ZH("{programme}: {export}").format(
         programme="测试培训项目", export=ZH("Excel workbook")
     )
+
+
+def test_compose_puts_a_chart_inline_in_the_html_part() -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    cid = make_msgid(domain="liaison")
+    reader = Actor(
+        1,
+        PROGRAMME_ID,
+        "陈组织",
+        Role.ORGANIZER,
+        "zh_CN",
+        "Asia/Shanghai",
+        "Asia/Shanghai",
+        "America/New_York",
+        "zh_CN",
+        "+8613900002001",
+    )
+    mail = Mail("主题", "正文\n", f'<p><img src="cid:{cid[1:-1]}"></p>', [Chart(cid, png, "图")])
+    message = compose(mail, SENDER, reader, "chen@jinjiang.gov.cn", BEFORE_DIGEST)
+    parsed = message_from_bytes(message.as_bytes(), policy=default)
+    assert isinstance(parsed, EmailMessage)
+    html_part = parsed.get_body(("related",))
+    assert html_part is not None
+    images = [p for p in html_part.iter_parts() if p.get_content_type() == "image/png"]
+    assert [(p["Content-ID"], p.get_content()) for p in images] == [(cid, png)]
+    assert f"cid:{cid[1:-1]}" in body(parsed, "html")
+    assert body(parsed, "plain") == "正文\n"
+    assert parsed["To"].addresses[0].display_name == "陈组织"

@@ -8,6 +8,7 @@ here and a column in ui/workbook.py.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -213,6 +214,7 @@ class ProgrammeRecord:
         return [run for run in self.checkins if run.notes]
 
 
+PARTITION = 2000
 ROLE_ORDER = {Role.CADRE: 0, Role.ORGANIZER: 1, Role.OBSERVER: 2}
 
 
@@ -331,70 +333,109 @@ async def _checkins(
             QuestionColumn(survey.key, survey.title_zh, survey.title_en, q)
             for q in questions[survey_id]
         )
-    runs = list(
-        await session.scalars(
-            select(SurveyRun)
-            .where(SurveyRun.survey_id.in_(surveys), SurveyRun.person_id.in_(names))
-            .order_by(SurveyRun.slot_at, SurveyRun.person_id, SurveyRun.id)
-        )
-    )
+    # Columns, not ORM objects, streamed in partitions: a large cohort has tens of
+    # thousands of answers, and building them must not hold the event loop for long.
     answers: dict[int, dict[str, Answer]] = defaultdict(dict)
-    for a in await session.scalars(
-        select(SurveyAnswer).where(SurveyAnswer.run_id.in_([r.id for r in runs]))
-    ):
-        answers[a.run_id][a.question_key] = Answer(a.value, a.skipped, a.file_id is not None)
-    for run in runs:
-        survey = surveys[run.survey_id]
-        row = CheckinRow(
-            run.id,
-            run.person_id,
-            names[run.person_id],
-            survey.key,
-            survey.title_zh,
-            survey.title_en,
-            run.slot_at,
-            run.timezone,
-            run.closes_at,
-            run.state,
-            run.started_at,
-            run.completed_at,
-            run.reminded_at,
-            run.escalated_at,
-            answers[run.id],
-            run.notes,
+    answer_rows = await session.stream(
+        select(
+            SurveyAnswer.run_id,
+            SurveyAnswer.question_key,
+            SurveyAnswer.value,
+            SurveyAnswer.skipped,
+            SurveyAnswer.file_id,
         )
-        record.checkins.append(row)
-        if run.state is not RunState.COMPLETED:
-            continue
-        view = RunView(
+        .join(SurveyRun, SurveyRun.id == SurveyAnswer.run_id)
+        .where(SurveyRun.survey_id.in_(surveys))
+    )
+    async for partition in answer_rows.partitions(PARTITION):
+        for run_id, key, value, skipped, file_id in partition:
+            answers[run_id][key] = Answer(value, skipped, file_id is not None)
+        await asyncio.sleep(0)
+    run_rows = await session.stream(
+        select(
+            SurveyRun.id,
+            SurveyRun.survey_id,
+            SurveyRun.person_id,
+            SurveyRun.slot_at,
+            SurveyRun.timezone,
+            SurveyRun.closes_at,
+            SurveyRun.state,
+            SurveyRun.started_at,
+            SurveyRun.completed_at,
+            SurveyRun.reminded_at,
+            SurveyRun.escalated_at,
+            SurveyRun.notes,
+            SurveyRun.current_question,
+            SurveyRun.editing,
+        )
+        .where(SurveyRun.survey_id.in_(surveys), SurveyRun.person_id.in_(names))
+        .order_by(SurveyRun.slot_at, SurveyRun.person_id, SurveyRun.id)
+    )
+    async for partition in run_rows.partitions(PARTITION):
+        for run in partition:
+            _add_run(record, run, surveys[run.survey_id], names, questions, answers)
+        await asyncio.sleep(0)
+
+
+def _add_run(
+    record: ProgrammeRecord,
+    run: Any,
+    survey: Survey,
+    names: dict[int, str],
+    questions: dict[int, list[Question]],
+    answers: dict[int, dict[str, Answer]],
+) -> None:
+    """One run's row, and its alerts when it was completed."""
+    row = CheckinRow(
+        run.id,
+        run.person_id,
+        names[run.person_id],
+        survey.key,
+        survey.title_zh,
+        survey.title_en,
+        run.slot_at,
+        run.timezone,
+        run.closes_at,
+        run.state,
+        run.started_at,
+        run.completed_at,
+        run.reminded_at,
+        run.escalated_at,
+        answers[run.id],
+        run.notes,
+    )
+    record.checkins.append(row)
+    if run.state is not RunState.COMPLETED:
+        return
+    view = RunView(
+        run.id,
+        run.person_id,
+        row.person_name,
+        run.state,
+        survey.title_zh,
+        survey.title_en,
+        run.slot_at,
+        run.closes_at,
+        run.timezone,
+        questions[survey.id],
+        run.current_question,
+        run.editing,
+        answers[run.id],
+    )
+    by_key = {q.key: q for q in questions[survey.id]}
+    record.alerts.extend(
+        AlertRow(
             run.id,
-            run.person_id,
             row.person_name,
-            run.state,
             survey.title_zh,
             survey.title_en,
             run.slot_at,
-            run.closes_at,
             run.timezone,
-            questions[survey.id],
-            run.current_question,
-            run.editing,
-            answers[run.id],
+            by_key[triggered.question_key],
+            triggered,
         )
-        by_key = {q.key: q for q in questions[survey.id]}
-        record.alerts.extend(
-            AlertRow(
-                run.id,
-                row.person_name,
-                survey.title_zh,
-                survey.title_en,
-                run.slot_at,
-                run.timezone,
-                by_key[triggered.question_key],
-                triggered,
-            )
-            for triggered in evaluate_alerts(list(survey.alert_rules), view)
-        )
+        for triggered in evaluate_alerts(list(survey.alert_rules), view)
+    )
 
 
 async def _submissions(
