@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 # Bots may upload files of at most 50 MB to Telegram's servers.
 UPLOAD_LIMIT = 50 * 1024 * 1024
+UPLOAD_SECONDS = 600.0
 # How often the progress message is refreshed while files are packed.
 PROGRESS_EVERY = 3.0
 
@@ -181,7 +182,10 @@ async def _send(
     await shown.show(progress_text(kind, _sending(), t))
     for part in built.parts:
         with part.open("rb") as handle:
-            await context.bot.send_document(chat_id, handle, filename=part.name)
+            # Up to 50 MB over a slow line: give the upload time.
+            await context.bot.send_document(
+                chat_id, handle, filename=part.name, write_timeout=UPLOAD_SECONDS
+            )
     problems = [line.name for line in built.problems]
     await shown.show(
         done_text(kind, len(built.parts), sum(sizes), problems, t),
