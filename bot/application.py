@@ -19,12 +19,14 @@ from telegram.request import BaseRequest
 from liaison.bot.error_handler import on_error
 from liaison.bot.guards import guard
 from liaison.bot.jobs import schedule_jobs
-from liaison.bot.settings import Settings
+from liaison.bot.settings import Settings, SmtpSettings
 from liaison.handlers import register_all
 from liaison.handlers.menu import set_all_menus
+from liaison.sender.email_sender import EmailSender, Security, SmtpConfig
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.sender.pacer import Pacer
 from liaison.services.clock import Clock, SystemClock
+from liaison.services.exports.desk import ExportDesk
 from liaison.storage.database import Database
 from liaison.ui.context import BotContext, BotData
 
@@ -36,6 +38,23 @@ class AppData(BotData):
 
     settings: Settings
     sender: OutboxSender
+    mailer: EmailSender | None
+
+
+def smtp_config(smtp: SmtpSettings) -> SmtpConfig | None:
+    """The e-mail sender's view of the SMTP settings; None when no server is configured."""
+    if smtp.host is None or smtp.sender is None or smtp.port is None:
+        return None
+    return SmtpConfig(
+        host=smtp.host,
+        port=smtp.port,
+        security=Security(smtp.security.value),
+        sender=smtp.sender,
+        user=smtp.user,
+        password=smtp.password.get_secret_value() if smtp.password else None,
+        timeout=smtp.timeout,
+        attachment_limit=int(smtp.max_attachment_mb * 1024 * 1024),
+    )
 
 
 LiaisonApplication = Application[
@@ -85,6 +104,14 @@ def build_application(
     data.data_dir = settings.data_dir
     data.default_locale = settings.default_locale
     data.default_phone_region = settings.default_phone_region
+    data.exports = ExportDesk()
+    mail = smtp_config(settings.smtp)
+    data.mail_enabled = mail is not None
+    data.mailer = (
+        EmailSender(database, data.clock, mail, settings.data_dir, data.exports)
+        if mail is not None
+        else None
+    )
     data.sender = OutboxSender(
         app.bot,
         database,
@@ -103,5 +130,6 @@ def build_application(
             data.clock,
             settings.data_dir,
             timedelta(seconds=settings.sending.tick_seconds),
+            mailer=data.mailer,
         )
     return app

@@ -302,6 +302,115 @@ def status(as_json: bool, no_jobs: bool) -> None:
         sys.exit(1)
 
 
+@main.group()
+def export() -> None:
+    """Exports for the record: the workbook, the submitted files, calendars."""
+
+
+def _export_out(out: Path | None, programme_id: str, kind: str) -> Path:
+    from liaison.services.exports.kinds import ExportKind
+    from liaison.ui.exports import file_name
+
+    return out or Path(file_name(programme_id, ExportKind(kind), SystemClock().now()))
+
+
+def _run_export(
+    kind: str, programme_id: str, out: Path, locale: str | None, person: str | None = None
+) -> None:
+    from liaison.services.errors import DomainError
+    from liaison.services.exports.calendar import calendar_for
+    from liaison.services.exports.kinds import ExportKind, record_export
+    from liaison.ui.calendar import calendar_bytes
+    from liaison.ui.exports import build_export
+
+    settings = _settings()
+    export_kind = ExportKind(kind)
+
+    async def work(database: Database) -> tuple[list[Path], int]:
+        now = SystemClock().now()
+        if export_kind is ExportKind.CALENDAR and person is not None:
+            data = await calendar_for(database, programme_id, person_name=person)
+            await asyncio.to_thread(out.write_bytes, calendar_bytes(data, now, locale))
+            parts, problems = [out], 0
+        else:
+            built = await build_export(
+                database,
+                export_kind,
+                programme_id,
+                out,
+                data_dir=settings.data_dir,
+                now=now,
+                locale=locale,
+            )
+            parts, problems = built.parts, len(built.problems)
+            for line in built.problems:
+                click.echo(f"{line.status}: {line.name}", err=True)
+        await record_export(
+            database,
+            programme_id,
+            export_kind,
+            now,
+            details={"file": out.name, **({"person": person} if person else {})},
+        )
+        return parts, problems
+
+    try:
+        parts, problems = _with_db(settings, work)
+    except DomainError as exc:
+        raise click.ClickException(_export_refusal(exc, programme_id)) from None
+    for part in parts:
+        click.echo(f"{part} ({part.stat().st_size:,} bytes)")
+    if problems:
+        click.echo(f"{problems} file(s) missing or changed; see the manifest", err=True)
+
+
+def _export_refusal(exc: Exception, programme_id: str) -> str:
+    from liaison.services.errors import AmbiguousName, PersonNotFound
+    from liaison.services.exports.errors import UnknownProgramme
+
+    if isinstance(exc, UnknownProgramme):
+        return f"no programme {programme_id!r}"
+    if isinstance(exc, PersonNotFound):
+        return f"nobody called {exc} in {programme_id}"
+    if isinstance(exc, AmbiguousName):
+        return f"several people match {exc}; use the full name"
+    return f"refused: {type(exc).__name__}"
+
+
+_LOCALES = click.Choice(["zh_CN", "en"])
+
+
+@export.command("workbook")
+@click.option("--programme", "programme_id", required=True, help="Programme id.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="The .xlsx to write.")
+@click.option("--locale", type=_LOCALES, default=None, help="Headers' language (programme's).")
+def export_workbook(programme_id: str, out: Path | None, locale: str | None) -> None:
+    """Writes the programme's record as an Excel workbook."""
+    _run_export("workbook", programme_id, _export_out(out, programme_id, "workbook"), locale)
+
+
+@export.command("files")
+@click.option("--programme", "programme_id", required=True, help="Programme id.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="The .zip to write.")
+def export_files(programme_id: str, out: Path | None) -> None:
+    """Writes every submitted file into a ZIP with a manifest."""
+    _run_export("files", programme_id, _export_out(out, programme_id, "files"), None)
+
+
+@export.command("calendar")
+@click.option("--programme", "programme_id", required=True, help="Programme id.")
+@click.option("--person", default=None, help="One person's calendar (their deadlines).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="The .ics to write.")
+@click.option("--locale", type=_LOCALES, default=None, help="Language (the person's own).")
+def export_calendar(
+    programme_id: str, person: str | None, out: Path | None, locale: str | None
+) -> None:
+    """Writes the schedule and deadlines as an .ics calendar."""
+    _run_export(
+        "calendar", programme_id, _export_out(out, programme_id, "calendar"), locale, person
+    )
+
+
 @main.command("backup")
 @click.argument("directory", type=click.Path(path_type=Path))
 def backup_command(directory: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any, cast
 from telegram.ext import JobQueue
 
 from liaison.bot.logging_setup import redact
+from liaison.sender.email_sender import EmailSender
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.services.clock import Clock
 from liaison.services.files.archive import sweep_orphans
@@ -81,6 +82,20 @@ def prune_tick(db: Database, clock: Clock, data_dir: Path) -> Any:
     return tick
 
 
+def mail_tick(mailer: EmailSender) -> Any:
+    async def tick(context: BotContext) -> None:
+        """Plans the digest e-mails that are due and sends what the outbox holds for e-mail."""
+
+        async def work() -> None:
+            report = await mailer.tick()
+            if report.sent or report.delayed or report.refused or report.failed:
+                log.info("e-mail %s", report)
+
+        await beating(context.db, context.clock, "mail", work)
+
+    return tick
+
+
 def schedule_jobs(
     job_queue: JobQueue[Any],
     sender: OutboxSender,
@@ -88,6 +103,8 @@ def schedule_jobs(
     clock: Clock,
     data_dir: Path,
     tick: timedelta,
+    *,
+    mailer: EmailSender | None = None,
 ) -> None:
     """Named repeating jobs; max_instances=1 so a slow tick is never run twice at once."""
     once = {"max_instances": 1, "coalesce": True}
@@ -105,6 +122,14 @@ def schedule_jobs(
         name="send",
         job_kwargs=once,
     )
+    if mailer is not None:
+        job_queue.run_repeating(
+            mail_tick(mailer),
+            interval=tick,
+            first=timedelta(seconds=8),
+            name="mail",
+            job_kwargs=once,
+        )
     job_queue.run_repeating(
         prune_tick(db, clock, data_dir),
         interval=timedelta(hours=6),

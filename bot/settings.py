@@ -36,6 +36,71 @@ class HealthSettings(BaseModel):
     stuck_minutes: float = Field(default=10.0, gt=0)
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
+DEFAULT_SMTP_PORTS = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.TLS: 465, SmtpSecurity.NONE: 25}
+
+
+class SmtpSettings(BaseModel):
+    """The mail server for digests and exports by e-mail; off while ``host`` is unset."""
+
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    user: str | None = None
+    password: SecretStr | None = None
+    sender: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+    max_attachment_mb: float = Field(default=20.0, gt=0)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if value and (" " in value or "/" in value or ":" in value.strip("[]")):
+            raise ValueError("expected a host name such as smtp.example.com (no scheme, no port)")
+        return value or None
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        from email.utils import parseaddr
+
+        from liaison.services.emails import normalise_email
+
+        if not (value or "").strip():
+            return None
+        assert value is not None
+        _, address = parseaddr(value)
+        if normalise_email(address) is None:
+            raise ValueError("expected an address such as Liaison <liaison@example.com>")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _complete(self) -> SmtpSettings:
+        if self.host is None:
+            return self
+        if self.sender is None:
+            raise ValueError(
+                f"{ENV_PREFIX}SMTP__SENDER: required when {ENV_PREFIX}SMTP__HOST is set"
+            )
+        if self.user and self.password is None:
+            raise ValueError(
+                f"{ENV_PREFIX}SMTP__PASSWORD: required when {ENV_PREFIX}SMTP__USER is set"
+            )
+        if self.port is None:
+            self.port = DEFAULT_SMTP_PORTS[self.security]
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.host is not None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -55,6 +120,7 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = WebhookSettings()
     sending: SendingSettings = SendingSettings()
     health: HealthSettings = HealthSettings()
+    smtp: SmtpSettings = SmtpSettings()
     default_locale: str = "zh_CN"
     default_phone_region: str = "CN"
     log_level: str = "INFO"
@@ -105,6 +171,6 @@ def load_settings(**overrides: object) -> Settings:
         loc = [str(part) for part in first["loc"]]
         name = ENV_PREFIX + NESTED_DELIMITER.join(loc).upper() if loc else "settings"
         message = first["msg"].removeprefix("Value error, ")
-        if not loc and message.startswith(ENV_PREFIX):
+        if message.startswith(ENV_PREFIX):
             raise SettingsError(message) from None
         raise SettingsError(f"{name}: {message}") from None

@@ -5,8 +5,10 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from liaison.handlers import (
+    calendar,
     checkin,
     enrolment,
+    exports,
     fallback,
     free_input,
     help,
@@ -27,6 +29,8 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     preferences.register(app)
     organizer.register(app)
     selection.register(app)
+    exports.register(app)
+    calendar.register(app)
     submissions.register(app)
     checkin.register(app)
     # Free text, files and voice: after every command handler, before fallback.

@@ -32,6 +32,7 @@ CADRE = [
     ("paper", N_("Submit a research paper")),
     ("research", N_("Submit pre-departure research")),
     ("submissions", N_("What you have submitted, with feedback")),
+    ("calendar", N_("Your schedule and deadlines for your phone's calendar")),
     *COMMON[:-1],
     ("cancel", N_("Stop what you are doing")),
     COMMON[-1],
@@ -45,10 +46,17 @@ ORGANIZER = [
     ("result", N_("Record a test result: NAME TEST VALUE")),
     CANDIDATES,
     ("select", N_("Make the selection, candidate by candidate: [NAME]")),
+    ("export", N_("Export the records: workbook, files, calendar")),
+    ("calendar", N_("The schedule and all deadlines for your calendar")),
     ("cancel", N_("Stop what you are doing")),
     COMMON[-1],
 ]
-OBSERVER = [*COMMON[:-1], CANDIDATES, COMMON[-1]]
+OBSERVER = [
+    *COMMON[:-1],
+    CANDIDATES,
+    ("calendar", N_("The schedule and all deadlines for your calendar")),
+    COMMON[-1],
+]
 BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.CADRE: CADRE,
     Role.ORGANIZER: ORGANIZER,

@@ -45,7 +45,7 @@ from liaison.services.outbox.queue import (
     release,
 )
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, OutboxState
+from liaison.storage.enums import TELEGRAM_KINDS, OutboxKind, OutboxState
 from liaison.ui.outbox import Rendered, render
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,9 @@ class OutboxSender:
             report.paused_until = self.paused_until
             return report
         self.paused_until = None
-        claimed = await claim_due(self.db, now, limit=self.batch, lease=self.lease)
+        claimed = await claim_due(
+            self.db, now, limit=self.batch, lease=self.lease, kinds=TELEGRAM_KINDS
+        )
         expired: list[int] = []
         for index, row in enumerate(claimed):
             now = self.clock.now()

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from liaison.services.audience import audience_rule, is_followed
+from liaison.services.mail.outcomes import mail_backlog
 from liaison.services.outbox.payloads import DigestPayload
 from liaison.services.outbox.queue import Planned, enqueue
 from liaison.services.programmes.settings import settings_of
@@ -46,6 +47,8 @@ class Digest:
     silent: list[str] = field(default_factory=list)
     # During the selection phase only (services/selection/digest.py).
     selection: SelectionDigest | None = None
+    # E-mails tried and still waiting for the mail server (it is down or refusing logins).
+    mail_delayed: int = 0
 
 
 async def build_digest(db: Database, programme_id: str, until: datetime) -> Digest:
@@ -143,6 +146,7 @@ async def build_digest(db: Database, programme_id: str, until: datetime) -> Dige
                 ):
                     digest.overdue.append((person.name, assignment.title_zh, assignment.title_en))
         digest.selection = await build_selection_digest(session, programme_id, since, until)
+    digest.mail_delayed = (await mail_backlog(db, programme_id)).delayed
     return digest
 
 

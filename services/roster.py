@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audit import record
 from liaison.services.dates import parse_day_and_clock
+from liaison.services.emails import normalise_email
 from liaison.services.errors import InvalidDate
 from liaison.services.phones import normalise_phone
 from liaison.services.programmes.document import Problem
@@ -46,6 +47,11 @@ HEADER_ALIASES = {
     "电话": "phone",
     "手机": "phone",
     "手机号": "phone",
+    "email": "email",
+    "e-mail": "email",
+    "邮箱": "email",
+    "电子邮件": "email",
+    "电子邮箱": "email",
     "role": "role",
     "角色": "role",
     "locale": "locale",
@@ -102,6 +108,7 @@ class RosterRow:
     bft_level: str | None
     status: PersonStatus
     notes: str | None
+    email: str | None = None
     # Assignment key → (local date, local time or None): "stage-1=2026-11-10 22:00; paper=…"
     extensions: dict[str, tuple[date, time | None]] = field(default_factory=dict)
 
@@ -204,6 +211,10 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
             reasons.append(f"phone {raw_phone!r} duplicates row {phones_seen[phone]}")
         else:
             phones_seen[phone] = line
+        raw_email = get("email")
+        email = normalise_email(raw_email) if raw_email else None
+        if raw_email and email is None:
+            reasons.append(f"email {raw_email!r} is not a valid address")
         raw_role = get("role").lower() or Role.CADRE
         role = ROLE_ALIASES.get(raw_role) or (
             Role(raw_role) if raw_role in Role._value2member_map_ else None
@@ -258,6 +269,7 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
                 bft_level=get("bft_level") or None,
                 status=PersonStatus(raw_status),
                 notes=get("notes") or None,
+                email=email,
                 extensions=extensions,
             )
         )
@@ -310,6 +322,7 @@ async def import_roster(
             person.test_batch, person.english_score = row.test_batch, row.english_score
             person.bft_level, person.status = row.bft_level, row.status
             person.notes = row.notes
+            person.email = row.email
             readings, reasons = roster_readings(
                 selection, row.english_score, row.test_batch, row.bft_level
             )

@@ -146,3 +146,12 @@ class OutboxKind(StrEnum):
     DRAFT_DROPPED = "draft_dropped"
     DIGEST = "digest"
     SELECTION_OUTCOME = "selection_outcome"
+    EMAIL_REFUSED_REPORT = "email_refused"
+    # Sent by e-mail (sender/email_sender.py), never through Telegram.
+    EMAIL_DIGEST = "email_digest"
+    EMAIL_EXPORT = "email_export"
+
+
+# The kinds the e-mail sender claims; the Telegram sender claims every other kind.
+EMAIL_KINDS = frozenset({OutboxKind.EMAIL_DIGEST, OutboxKind.EMAIL_EXPORT})
+TELEGRAM_KINDS = frozenset(set(OutboxKind) - EMAIL_KINDS)

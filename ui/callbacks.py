@@ -143,3 +143,22 @@ class SelectionButton:
             return cls(action, int(ident))
         except ValueError as exc:
             raise BadCallback(data) from exc
+
+
+@dataclass(frozen=True)
+class ExportButton:
+    """b(uild) an export, or m(ail) it to the organizer's own address."""
+
+    PREFIX = "ex1"
+    action: str
+    kind: str
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.action, self.kind)
+
+    @classmethod
+    def decode(cls, data: str) -> ExportButton:
+        parts = data.split(":")
+        if len(parts) != 3 or parts[0] != cls.PREFIX or parts[1] not in {"b", "m"}:
+            raise BadCallback(data)
+        return cls(parts[1], parts[2])

@@ -44,7 +44,8 @@ def greeting(view: RunView, t: Translator) -> str:
     return "\n".join(lines)
 
 
-def _answer_label(question: Question, value: str | None, t: Translator) -> str:
+def answer_label(question: Question, value: str | None, t: Translator) -> str:
+    """An answer as plain text: the option's label, Yes or No, or what was written."""
     if value is None:
         return ""
     if question.kind is QuestionKind.CHOICE:
@@ -67,7 +68,7 @@ def answer_text(
         return t("(skipped)")
     if stored.has_file and not stored.value:
         return t("(voice message)")
-    label = _answer_label(question, stored.value, t)
+    label = answer_label(question, stored.value, t)
     if limit is not None and len(label) > limit:
         label = label[:limit].rstrip() + "…"
     return escape(label)

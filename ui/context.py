@@ -8,6 +8,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from liaison.services.clock import Clock
+from liaison.services.exports.desk import ExportDesk
 from liaison.services.people import Actor
 from liaison.storage.database import Database
 from liaison.ui.i18n import Translator, translator
@@ -24,6 +25,10 @@ class BotData:
     data_dir: Path
     default_locale: str
     default_phone_region: str
+    # One export at a time per process (handlers/exports.py and the e-mail sender).
+    exports: ExportDesk
+    # Whether an SMTP server is configured, so exports can be offered by e-mail.
+    mail_enabled: bool = False
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

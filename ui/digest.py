@@ -52,4 +52,14 @@ def render_digest(digest: Digest, reader: Actor, t: Translator) -> str:
         )
     if digest.selection is not None:
         lines += render_selection_digest(digest.selection, reader, t)
+    if digest.mail_delayed:
+        lines.append(mail_delayed_text(digest.mail_delayed, t))
     return "\n".join(lines)
+
+
+def mail_delayed_text(count: int, t: Translator) -> str:
+    return "✉️ " + t.plural(
+        "E-mail is delayed: {count} message is waiting for the mail server.",
+        "E-mail is delayed: {count} messages are waiting for the mail server.",
+        count,
+    ).format(count=count)

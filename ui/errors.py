@@ -30,6 +30,8 @@ from liaison.services.errors import (
     UnknownLocale,
     UnknownTimezone,
 )
+from liaison.services.exports.errors import UnknownExport, UnknownProgramme
+from liaison.services.mail.errors import MailDisabled, NoEmailAddress
 from liaison.services.selection.errors import (
     NotACandidate,
     NothingToConfirm,
@@ -209,6 +211,14 @@ _TEXTS: dict[type[DomainError], Render] = {
     NothingToConfirm: lambda e, t: t(
         "There is nothing to confirm: the selection on record is already as marked."
     ),
+    # Exports
+    UnknownProgramme: lambda e, t: t("There is no programme {id}.").format(id=escape(str(e))),
+    UnknownExport: lambda e, t: t("This button is no longer valid."),
+    # E-mail
+    NoEmailAddress: lambda e, t: t(
+        "You have no e-mail address on the roster. Ask for it to be added, then try again."
+    ),
+    MailDisabled: lambda e, t: t("Sending by e-mail is not set up on this installation."),
 }
 
 

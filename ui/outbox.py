@@ -21,6 +21,7 @@ from liaison.services.outbox.payloads import (
     DigestPayload,
     DraftPayload,
     DroppedDraftPayload,
+    EmailRefusedPayload,
     ExpiredPayload,
     RunPayload,
     SelectionOutcomePayload,
@@ -234,6 +235,20 @@ async def _selection_outcome(r: Reading) -> tuple[str, InlineKeyboardMarkup | No
     return render_outcome(view, r.t), None
 
 
+async def _email_refused(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    payload = as_payload(r.row.payload, EmailRefusedPayload)
+    person = await actor_by_id(r.db, payload.person_id)
+    if person is None:
+        return None
+    text = r.t(
+        "The mail server refused the e-mail address of {name} ({address}): {reason}. "
+        "Please correct it in the roster and import it again."
+    ).format(
+        name=escape(person.name), address=escape(payload.address), reason=escape(payload.reason)
+    )
+    return "⚠️ " + text, None
+
+
 RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.CHECKIN_PROMPT: _checkin_prompt,
     OutboxKind.CHECKIN_REMINDER: _checkin_reminder,
@@ -248,6 +263,7 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.DRAFT_DROPPED: _draft_dropped,
     OutboxKind.DIGEST: _digest,
     OutboxKind.SELECTION_OUTCOME: _selection_outcome,
+    OutboxKind.EMAIL_REFUSED_REPORT: _email_refused,
 }
 
 

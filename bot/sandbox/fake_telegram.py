@@ -37,6 +37,8 @@ class Call:
     method: str
     params: dict[str, Any]
     fault: Fault | None = None
+    # Files uploaded with the call (sendDocument ...): field name → (file name, bytes).
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,7 +91,7 @@ class RecordingRequest(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         planned = self._take_fault(name, params.get("chat_id"))
-        call = Call(name, params, planned.fault if planned else None)
+        call = Call(name, params, planned.fault if planned else None, _uploads(request_data))
         self.calls.append(call)
         if self.on_call is not None:
             self.on_call(call)
@@ -220,5 +222,25 @@ class RecordingRequest(BaseRequest):
             raise AssertionError("the bot sent no text")
         return texts[-1]
 
+    def documents(self, chat_id: int | None = None) -> list[tuple[str, bytes]]:
+        """Documents sent (to one chat), as (file name, bytes), in order."""
+        return [
+            upload
+            for call in self.calls
+            if call.method == "sendDocument" and not call.fault
+            if chat_id is None or int(call.params.get("chat_id", 0)) == chat_id
+            for upload in call.uploads.values()
+        ]
+
     def clear(self) -> None:
         self.calls.clear()
+
+
+def _uploads(request_data: RequestData | None) -> dict[str, tuple[str, bytes]]:
+    if request_data is None or not request_data.contains_files:
+        return {}
+    found: dict[str, tuple[str, bytes]] = {}
+    for name, (file_name, content, _mime) in request_data.multipart_data.items():
+        data = content if isinstance(content, bytes) else content.read()
+        found[name] = (file_name or name, data)
+    return found

@@ -68,6 +68,22 @@ class SelectionOutcomePayload(Payload):
     decision: PersonStatus
 
 
+class EmailRefusedPayload(Payload):
+    """The mail server refused a person's address: the organizers should correct it."""
+
+    person_id: int
+    address: str
+    reason: str
+
+
+class EmailExportPayload(Payload):
+    """An export (workbook, files, calendar) built at send time and sent by e-mail."""
+
+    programme_id: str
+    export: str
+    locale: str | None = None
+
+
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.CHECKIN_PROMPT: RunPayload,
     OutboxKind.CHECKIN_REMINDER: RunPayload,
@@ -82,6 +98,9 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.DRAFT_DROPPED: DroppedDraftPayload,
     OutboxKind.DIGEST: DigestPayload,
     OutboxKind.SELECTION_OUTCOME: SelectionOutcomePayload,
+    OutboxKind.EMAIL_REFUSED_REPORT: EmailRefusedPayload,
+    OutboxKind.EMAIL_DIGEST: DigestPayload,
+    OutboxKind.EMAIL_EXPORT: EmailExportPayload,
 }
 
 P = TypeVar("P", bound=Payload)

@@ -9,6 +9,7 @@ phone call at an odd hour.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,9 +74,14 @@ async def enqueue(session: AsyncSession, planned: Planned) -> bool:
 
 
 async def claim_due(
-    db: Database, now: datetime, *, limit: int = 50, lease: timedelta = timedelta(minutes=2)
+    db: Database,
+    now: datetime,
+    *,
+    limit: int = 50,
+    lease: timedelta = timedelta(minutes=2),
+    kinds: Collection[OutboxKind] | None = None,
 ) -> list[Claimed]:
-    """Claims due rows for this worker in one statement.
+    """Claims due rows (of ``kinds`` only, when given) for this worker in one statement.
 
     On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent
     senders split the rows between them; on SQLite the single writer serialises it.
@@ -99,6 +105,8 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if kinds is not None:
+        due = due.where(OutboxMessage.kind.in_(kinds))
     statement = (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(due.scalar_subquery()))

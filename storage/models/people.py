@@ -25,6 +25,9 @@ class Person(Base):
     position: Mapped[str | None] = mapped_column(String(200))
     # E.164, normalised on import so a shared contact matches whatever the roster wrote.
     phone: Mapped[str] = mapped_column(String(32))
+    # Where the digest and exports go by e-mail, for organizers at home who cannot reach
+    # Telegram from the office; checked on import.
+    email: Mapped[str | None] = mapped_column(String(254))
     role: Mapped[Role] = mapped_column(enum_column(Role, 16), default=Role.CADRE)
     locale: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""E-mail for organizers at home: the digest and exports, through the outbox."""
