@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from telegram.ext import JobQueue
 
+from liaison.bot.inbox import RETRY_INTERVAL
 from liaison.sender.outbox_sender import OutboxSender
+from liaison.services import inbox
 from liaison.services.clock import Clock
 from liaison.services.files.archive import sweep_orphans
 from liaison.services.planning import plan_all
-from liaison.services.updates import prune_updates
 from liaison.storage.database import Database
 from liaison.ui.context import BotContext
 
@@ -42,11 +44,19 @@ def send_tick(sender: OutboxSender) -> Any:
 
 def prune_tick(db: Database, clock: Clock, data_dir: Path) -> Any:
     async def tick(context: BotContext) -> None:
-        """Forgets old update ids; removes archive files a crash left without a record."""
-        removed = await prune_updates(db, clock.now())
+        """Forgets long-settled inbox rows; removes archive files a crash left without a record."""
+        removed = await inbox.prune(db, clock.now())
         if removed:
-            log.info("forgot %s old update ids", removed)
+            log.info("forgot %s settled inbox rows", removed)
         await sweep_orphans(db, data_dir, clock.now())
+
+    return tick
+
+
+def inbox_tick(kick: Callable[[], None]) -> Any:
+    async def tick(context: BotContext) -> None:
+        """Wakes the inbox worker, so rows waiting out a retry delay are tried again."""
+        kick()
 
     return tick
 
@@ -54,6 +64,7 @@ def prune_tick(db: Database, clock: Clock, data_dir: Path) -> Any:
 def schedule_jobs(
     job_queue: JobQueue[Any],
     sender: OutboxSender,
+    kick_inbox: Callable[[], None],
     db: Database,
     clock: Clock,
     data_dir: Path,
@@ -73,6 +84,13 @@ def schedule_jobs(
         interval=timedelta(seconds=2),
         first=timedelta(seconds=6),
         name="send",
+        job_kwargs=once,
+    )
+    job_queue.run_repeating(
+        inbox_tick(kick_inbox),
+        interval=RETRY_INTERVAL,
+        first=RETRY_INTERVAL,
+        name="inbox",
         job_kwargs=once,
     )
     job_queue.run_repeating(

@@ -7,7 +7,8 @@ from liaison.storage.models.assignments import (
     Submission,
     SubmissionDraft,
 )
-from liaison.storage.models.audit import AuditEvent, ProcessedUpdate
+from liaison.storage.models.audit import AuditEvent
+from liaison.storage.models.inbox import InboxUpdate
 from liaison.storage.models.outbox import OutboxMessage
 from liaison.storage.models.people import EnrolmentCode, Person
 from liaison.storage.models.programme import Phase, Programme, Session
@@ -25,10 +26,10 @@ __all__ = [
     "AuditEvent",
     "EnrolmentCode",
     "Extension",
+    "InboxUpdate",
     "OutboxMessage",
     "Person",
     "Phase",
-    "ProcessedUpdate",
     "Programme",
     "Session",
     "StoredFile",
