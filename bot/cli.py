@@ -72,7 +72,6 @@ def run(no_migrate: bool) -> None:
     from liaison.bot.application import build_application
     from liaison.bot.logging_setup import configure_logging
     from liaison.bot.runner import serve
-    from liaison.storage.migrate import upgrade
 
     settings = _settings()
     try:
@@ -85,6 +84,8 @@ def run(no_migrate: bool) -> None:
     configure_logging(settings.log_level, secrets)
     _prepare_data_dir(settings)
     if not no_migrate:
+        from liaison.storage.migrate import upgrade
+
         upgrade(settings.database_url)
     app = build_application(settings, token=token)
     asyncio.run(serve(app, settings))

@@ -242,7 +242,14 @@ async def _crash_and_recover(url: str, mode: str, tmp: Path, seed_value: int) ->
             fed = sum(len(c) for c in chunks[: trial + 1])
             if trial == len(chunks) - 1:
                 break
-            await asyncio.sleep(rng.uniform(0.05, 0.8))
+            # A random moment while work is in hand: after a random number of updates
+            # are done (whatever the machine's speed), plus a random few milliseconds.
+            target = rng.randint(min(await _done(db) + 1, fed - 1), fed - 1)
+            for _ in range(int(DEADLINE / 0.01)):
+                if await _done(db) >= target or process.returncode is not None:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(rng.uniform(0, 0.03))
             process.send_signal(signal.SIGKILL)
             await process.wait()
             done_at_kill.append((await _done(db), fed))
