@@ -52,6 +52,7 @@ async def poll(
             continue
         if not updates:
             failures = 0
+            await asyncio.sleep(0)  # a transport that answers at once must not starve the loop
             continue
         try:
             await inbox.accept([update.to_dict() for update in updates])
