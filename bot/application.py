@@ -18,6 +18,7 @@ from telegram.request import BaseRequest
 
 from liaison.bot.error_handler import on_error
 from liaison.bot.guards import guard
+from liaison.bot.inbox import InboxProcessor, note_error
 from liaison.bot.jobs import schedule_jobs
 from liaison.bot.settings import Settings, SmtpSettings
 from liaison.handlers import register_all
@@ -39,6 +40,7 @@ class AppData(BotData):
     settings: Settings
     sender: OutboxSender
     mailer: EmailSender | None
+    inbox: InboxProcessor
 
 
 def smtp_config(smtp: SmtpSettings) -> SmtpConfig | None:
@@ -119,13 +121,18 @@ def build_application(
         Pacer(settings.sending.global_rate, settings.sending.per_chat_interval),
     )
 
+    data.inbox = InboxProcessor(app, database, data.clock)
+
     app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
     register_all(app)
+    # note_error first: it decides whether this try's error reaches the apology at all.
+    app.add_error_handler(note_error)
     app.add_error_handler(on_error)
     if app.job_queue is not None:
         schedule_jobs(
             app.job_queue,
             data.sender,
+            data.inbox.kick,
             database,
             data.clock,
             settings.data_dir,

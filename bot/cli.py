@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from liaison.bot.settings import Mode, Settings, SettingsError, load_settings
+from liaison.bot.settings import Settings, SettingsError, load_settings
 from liaison.services.clock import SystemClock
 from liaison.services.programmes.document import DocumentError
 from liaison.storage.database import Database
@@ -71,7 +71,7 @@ def run(no_migrate: bool) -> None:
     """Runs the bot (long polling, or a webhook when LIAISON_MODE=webhook)."""
     from liaison.bot.application import build_application
     from liaison.bot.logging_setup import configure_logging
-    from liaison.storage.migrate import upgrade
+    from liaison.bot.runner import serve
 
     settings = _settings()
     try:
@@ -84,12 +84,11 @@ def run(no_migrate: bool) -> None:
     configure_logging(settings.log_level, secrets)
     _prepare_data_dir(settings)
     if not no_migrate:
+        from liaison.storage.migrate import upgrade
+
         upgrade(settings.database_url)
     app = build_application(settings, token=token)
-    if settings.mode is Mode.WEBHOOK:
-        app.run_webhook(**webhook_options(settings))
-    else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    asyncio.run(serve(app, settings))
 
 
 @main.command()

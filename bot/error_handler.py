@@ -1,4 +1,4 @@
-"""The error handler: log with context (token redacted by the formatter), tell the user."""
+"""The error handler: log with context (the token is redacted), tell the user in their language."""
 
 from __future__ import annotations
 
@@ -7,9 +7,36 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from liaison.services.people import load_actor
 from liaison.ui.context import BotContext
+from liaison.ui.i18n import Translator, choose_locale, translator
 
 log = logging.getLogger(__name__)
+
+
+async def reader_translator(update: Update, context: BotContext) -> Translator:
+    """The reader's language: their stored locale, else Telegram's, else the programme's.
+
+    PTB gives error handlers a fresh context (the guard's translator is not on it), so
+    the person is read again, in a session of its own: the update's unit of work may
+    be the thing that failed.
+    """
+    user = update.effective_user
+    actor = None
+    if user is not None:
+        try:
+            async with context.db.outside_unit_of_work():
+                actor = await load_actor(context.db, user.id)
+        except Exception as exc:  # the database may be why we are here
+            log.warning("could not read user %s's language: %s", user.id, exc)
+    return translator(
+        choose_locale(
+            actor.locale if actor else None,
+            user.language_code if user else None,
+            actor.programme_locale if actor else None,
+            context.bot_data.default_locale,
+        )
+    )
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -23,7 +50,7 @@ async def on_error(update: object, context: BotContext) -> None:
     )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    t = context.t
+    t = await reader_translator(update, context)
     text = t("Sorry, something went wrong on our side. Please try again in a minute.")
     try:
         if update.callback_query is not None:

@@ -1,4 +1,8 @@
-"""The guard in group -1: drops repeated updates, loads the actor, stops strangers."""
+"""The guard in group -1: drops groups, loads the actor, stops strangers.
+
+A repeated update never gets here: the inbox stores each update_id once and handles it
+once (bot/inbox.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from liaison.services.people import load_actor
-from liaison.services.updates import claim_update
 from liaison.ui.context import BotContext
 from liaison.ui.i18n import choose_locale, translator
 
@@ -35,9 +38,6 @@ async def guard(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE:
         # The bot is a private assistant: groups and channels get no answer at all.
-        raise ApplicationHandlerStop
-    if not await claim_update(context.db, update.update_id, context.clock.now()):
-        log.info("update %s seen before; dropped", update.update_id)
         raise ApplicationHandlerStop
     user = update.effective_user
     actor = await load_actor(context.db, user.id) if user else None

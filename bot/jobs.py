@@ -11,14 +11,15 @@ from typing import Any, cast
 
 from telegram.ext import JobQueue
 
+from liaison.bot.inbox import RETRY_INTERVAL
 from liaison.bot.logging_setup import redact
 from liaison.sender.email_sender import EmailSender
 from liaison.sender.outbox_sender import OutboxSender
+from liaison.services import inbox
 from liaison.services.clock import Clock
 from liaison.services.files.archive import sweep_orphans
 from liaison.services.health import record_heartbeat
 from liaison.services.planning import plan_all
-from liaison.services.updates import prune_updates
 from liaison.storage.database import Database
 from liaison.ui.context import BotContext
 
@@ -73,10 +74,10 @@ def send_tick(sender: OutboxSender) -> Any:
 
 def prune_tick(db: Database, clock: Clock, data_dir: Path) -> Any:
     async def tick(context: BotContext) -> None:
-        """Forgets old update ids; removes archive files a crash left without a record."""
-        removed = await prune_updates(db, clock.now())
+        """Forgets long-settled inbox rows; removes archive files a crash left without a record."""
+        removed = await inbox.prune(db, clock.now())
         if removed:
-            log.info("forgot %s old update ids", removed)
+            log.info("forgot %s settled inbox rows", removed)
         await sweep_orphans(db, data_dir, clock.now())
 
     return tick
@@ -96,9 +97,18 @@ def mail_tick(mailer: EmailSender) -> Any:
     return tick
 
 
+def inbox_tick(kick: Callable[[], None]) -> Any:
+    async def tick(context: BotContext) -> None:
+        """Wakes the inbox worker, so rows waiting out a retry delay are tried again."""
+        kick()
+
+    return tick
+
+
 def schedule_jobs(
     job_queue: JobQueue[Any],
     sender: OutboxSender,
+    kick_inbox: Callable[[], None],
     db: Database,
     clock: Clock,
     data_dir: Path,
@@ -130,6 +140,13 @@ def schedule_jobs(
             name="mail",
             job_kwargs=once,
         )
+    job_queue.run_repeating(
+        inbox_tick(kick_inbox),
+        interval=RETRY_INTERVAL,
+        first=RETRY_INTERVAL,
+        name="inbox",
+        job_kwargs=once,
+    )
     job_queue.run_repeating(
         prune_tick(db, clock, data_dir),
         interval=timedelta(hours=6),

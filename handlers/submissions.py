@@ -195,7 +195,17 @@ async def draft_input(update: Update, context: BotContext, draft: DraftView) -> 
         return
     t, now = context.t, context.clock.now()
     try:
-        if message.text is not None:
+        # A file is a file even when the message also carries an (empty) text.
+        attachment: Any
+        if message.document is not None:
+            attachment, name, default = message.document, message.document.file_name, "bin"
+            mime = message.document.mime_type
+        elif message.photo:
+            attachment, name, default, mime = message.photo[-1], None, "jpg", "image/jpeg"
+        elif message.voice is not None:
+            attachment, name, default = message.voice, None, "ogg"
+            mime = message.voice.mime_type
+        elif message.text:
             updated = await add_text(context.db, actor.person_id, message.text, now)
             prompt = step_prompt(updated, t)
             if prompt:
@@ -206,15 +216,6 @@ async def draft_input(update: Update, context: BotContext, draft: DraftView) -> 
                 return
             await send_preview(update, context, updated)
             return
-        attachment: Any
-        if message.document is not None:
-            attachment, name, default = message.document, message.document.file_name, "bin"
-            mime = message.document.mime_type
-        elif message.photo:
-            attachment, name, default, mime = message.photo[-1], None, "jpg", "image/jpeg"
-        elif message.voice is not None:
-            attachment, name, default = message.voice, None, "ogg"
-            mime = message.voice.mime_type
         else:
             await reply(update, t("Please send text, documents, photos or voice messages."))
             return
@@ -242,6 +243,7 @@ async def draft_input(update: Update, context: BotContext, draft: DraftView) -> 
             media_group_id=message.media_group_id,
             now=now,
             extra_formats=("ogg",) if message.voice is not None else (),
+            caption=message.caption,
         )
     except DomainError as error:
         await reply(update, error_text(error, t))

@@ -130,6 +130,14 @@ class OutboxState(StrEnum):
     UNREACHABLE = "unreachable"
 
 
+class InboxState(StrEnum):
+    """An incoming update's state: pending until handled (done) or given up (failed)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class OutboxKind(StrEnum):
     """What an outbox row is; each kind has its typed payload in services/outbox/payloads.py."""
 

@@ -12,7 +12,7 @@ import shutil
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -399,8 +399,10 @@ class Harness:
         return await self.dispatch()
 
     async def send(self, update: Update, *, expect_error: bool = False) -> None:
+        """Stores the update in the inbox and handles it there, as production does."""
         self.errors.clear()
-        await self.app.process_update(update)
+        await self.app.bot_data.inbox.accept([update.to_dict()])
+        await self.app.bot_data.inbox.drain()
         if not expect_error and self.errors:
             raise self.errors[0]
 
@@ -433,6 +435,8 @@ async def _harness(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncItera
     app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)
     harness = Harness(app, request, UpdateFactory(app.bot), db, clock, settings)
     harness.pacer = FakePacer()
+    # Tries again at once: a failing handler is settled within one send.
+    app.bot_data.inbox.retry_delay = lambda attempts: timedelta(0)
     app.bot_data.sender.pacer = harness.pacer  # type: ignore[assignment]
 
     async def remember(update: object, context: BotContext) -> None:

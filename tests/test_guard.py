@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from liaison.storage.models import ProcessedUpdate
+from liaison.storage.enums import InboxState
+from liaison.storage.models import InboxUpdate
 from liaison.ui.i18n import translator
 from tests.conftest import STRANGER, ZHANG, Harness
 
@@ -43,10 +44,12 @@ async def test_duplicate_update_is_handled_once(harness: Harness) -> None:
     await harness.send(update)
     assert len(harness.texts(ZHANG)) == count
     async with harness.db.read() as session:
-        seen = await session.scalar(
-            select(func.count()).where(ProcessedUpdate.update_id == update.update_id)
+        rows = list(
+            await session.scalars(
+                select(InboxUpdate.state).where(InboxUpdate.update_id == update.update_id)
+            )
         )
-    assert seen == 1
+    assert rows == [InboxState.DONE]
 
 
 async def test_group_messages_get_no_answer(harness: Harness) -> None:

@@ -43,10 +43,17 @@ async def submissions(h: Harness) -> list[Submission]:
         return list(await session.scalars(select(Submission).order_by(Submission.id)))
 
 
-def document(h: Harness, user: FakeUser, file_id: str, name: str, data: bytes) -> Update:
+def document(
+    h: Harness, user: FakeUser, file_id: str, name: str, data: bytes, *, caption: str | None = None
+) -> Update:
     h.request.files[f"files/{file_id}"] = data
     return h.updates.document(
-        user, file_id=file_id, file_name=name, mime_type="application/octet-stream", size=len(data)
+        user,
+        file_id=file_id,
+        file_name=name,
+        mime_type="application/octet-stream",
+        size=len(data),
+        caption=caption,
     )
 
 

@@ -1,23 +1,34 @@
-"""Webhook mode: the server on 127.0.0.1 takes updates only with the secret token."""
+"""Webhook mode: our own server on 127.0.0.1 stores an update before it answers 200."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from pydantic import SecretStr
+from sqlalchemy import select, text
 
-from liaison.bot.application import build_application
+from liaison.bot.application import LiaisonApplication, build_application
 from liaison.bot.cli import webhook_options
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, RecordingRequest
 from liaison.bot.settings import Mode, Settings, WebhookSettings
+from liaison.bot.webhook import SECRET_HEADER, WebhookServer, webhook_app
 from liaison.storage.database import Database
+from liaison.storage.enums import InboxState
+from liaison.storage.models import InboxUpdate
 from liaison.ui.i18n import translator
 from tests.conftest import STRANGER
 
 EN = translator("en")
+SECRET = "s3cret-token"
+REFUSAL = (
+    "Sorry, this bot serves the participants of a training programme, and your account "
+    "is not linked yet. Send /start to link it with your phone number or your code."
+)
 
 
 def free_port() -> int:
@@ -26,9 +37,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_webhook_accepts_updates_with_the_secret_and_refuses_others(
-    sqlite_db: Database, tmp_path: Path
-) -> None:
+def hello(update_id: int = 1) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": STRANGER.id, "type": "private"},
+            "from": STRANGER.as_dict(),
+            "text": "hello",
+        },
+    }
+
+
+class Served:
+    def __init__(self, app: LiaisonApplication, request: RecordingRequest, url: str) -> None:
+        self.app, self.request, self.url = app, request, url
+
+    async def rows(self) -> list[tuple[int, InboxState]]:
+        async with self.app.bot_data.db.read() as session:
+            found = await session.execute(select(InboxUpdate.update_id, InboxUpdate.state))
+            return [(int(u), s) for u, s in found]
+
+
+@pytest.fixture
+async def served(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[Served]:
     port = free_port()
     settings = Settings(
         bot_token=SecretStr(FAKE_TOKEN),
@@ -39,58 +72,73 @@ async def test_webhook_accepts_updates_with_the_secret_and_refuses_others(
             port=port,
             url="https://liaison.example.org/",
             path="hook",
-            secret_token=SecretStr("s3cret-token"),
+            secret_token=SecretStr(SECRET),
         ),
     )
-    request = RecordingRequest()
-    app = build_application(settings, db=sqlite_db, request=request, rate_limit=False)
     options = webhook_options(settings)
     assert options["webhook_url"] == "https://liaison.example.org/hook"
+    request = RecordingRequest()
+    app = build_application(settings, db=sqlite_db, request=request, rate_limit=False)
     await app.initialize()
-    await app.start()
-    assert app.updater is not None
-    await app.updater.start_webhook(
+    server = WebhookServer(
+        webhook_app(
+            app.bot_data.inbox,
+            app.bot,
+            path=options["url_path"],
+            secret_token=options["secret_token"],
+        ),
         listen=options["listen"],
         port=options["port"],
-        url_path=options["url_path"],
-        webhook_url=options["webhook_url"],
-        secret_token=options["secret_token"],
-        allowed_updates=options["allowed_updates"],
     )
+    await server.start()
     try:
-        set_webhook = request.sent("setWebhook")[-1]
-        assert set_webhook["url"] == "https://liaison.example.org/hook"
-        assert set_webhook["secret_token"] == "s3cret-token"
-        update = {
-            "update_id": 1,
-            "message": {
-                "message_id": 1,
-                "date": 1_700_000_000,
-                "chat": {"id": STRANGER.id, "type": "private"},
-                "from": STRANGER.as_dict(),
-                "text": "hello",
-            },
-        }
-        url = f"http://127.0.0.1:{port}/hook"
-        async with httpx.AsyncClient() as client:
-            refused = await client.post(url, json=update)
-            accepted = await client.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
-            )
-        assert refused.status_code == 403
-        assert accepted.status_code == 200
-        for _ in range(100):
-            if request.texts(STRANGER.id):
-                break
-            await asyncio.sleep(0.02)
-        assert request.texts(STRANGER.id) == [
-            EN(
-                "Sorry, this bot serves the participants of a training programme, and your "
-                "account is not linked yet. Send /start to link it with your phone number or "
-                "your code."
-            )
-        ]
+        yield Served(app, request, f"http://127.0.0.1:{port}/hook")
     finally:
-        await app.updater.stop()
-        await app.stop()
+        await server.stop()
         await app.shutdown()
+
+
+async def test_webhook_without_or_with_a_wrong_secret_is_refused_and_nothing_stored(
+    served: Served,
+) -> None:
+    async with httpx.AsyncClient() as client:
+        missing = await client.post(served.url, json=hello())
+        wrong = await client.post(served.url, json=hello(), headers={SECRET_HEADER: "guess"})
+    assert (missing.status_code, wrong.status_code) == (403, 403)
+    assert await served.rows() == []
+
+
+async def test_webhook_body_that_is_not_an_update_gets_400_and_nothing_stored(
+    served: Served,
+) -> None:
+    headers = {SECRET_HEADER: SECRET}
+    async with httpx.AsyncClient() as client:
+        answers = [
+            await client.post(served.url, content=b"{not json", headers=headers),
+            await client.post(served.url, json=[1, 2], headers=headers),
+            await client.post(served.url, json={"message": {}}, headers=headers),
+        ]
+    assert [answer.status_code for answer in answers] == [400, 400, 400]
+    assert await served.rows() == []
+
+
+async def test_webhook_stores_the_update_before_200_and_handles_it_once(served: Served) -> None:
+    headers = {SECRET_HEADER: SECRET}
+    async with httpx.AsyncClient() as client:
+        first = await client.post(served.url, json=hello(7), headers=headers)
+        # Telegram sends it again when our 200 was lost on the way.
+        again = await client.post(served.url, json=hello(7), headers=headers)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert await served.rows() == [(7, InboxState.PENDING)]
+    await served.app.bot_data.inbox.drain()
+    assert await served.rows() == [(7, InboxState.DONE)]
+    assert served.request.texts(STRANGER.id) == [EN(REFUSAL)]
+
+
+async def test_webhook_answers_503_when_the_update_cannot_be_stored(served: Served) -> None:
+    async with served.app.bot_data.db.transaction() as session:
+        await session.execute(text("DROP TABLE inbox_updates"))
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(served.url, json=hello(), headers={SECRET_HEADER: SECRET})
+    assert answer.status_code == 503  # so Telegram keeps the update and sends it again
+    assert served.request.texts(STRANGER.id) == []

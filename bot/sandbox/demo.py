@@ -152,8 +152,10 @@ class Demo:
         return self.current
 
     async def _send(self, update: Any) -> None:
+        """Through the inbox, as `liaison run` handles every update."""
         assert self.updates is not None
-        await self.app.process_update(update)
+        await self.app.bot_data.inbox.accept([update.to_dict()])
+        await self.app.bot_data.inbox.drain()
 
     async def _say(self, text: str) -> None:
         assert self.updates is not None

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liaison.storage.database import Database
+from liaison.storage.database import Database, current_unit_of_work
 from liaison.storage.models import StoredFile
 
 log = logging.getLogger(__name__)
@@ -180,14 +180,30 @@ class ArchiveChanges:
 
 @asynccontextmanager
 async def archive_changes(data_dir: Path | None) -> AsyncIterator[ArchiveChanges]:
-    """Open it outside the transaction: the block's end is after the commit."""
+    """Open it outside the transaction: the block's end is after the commit.
+
+    Inside an update's unit of work the transaction is only a savepoint: the files then
+    follow the unit's own commit or rollback.
+    """
     changes = ArchiveChanges(data_dir)
     try:
         yield changes
     except BaseException:
         await asyncio.to_thread(changes.undo)
         raise
-    await asyncio.to_thread(changes.finish)
+    unit = current_unit_of_work()
+    if unit is None:
+        await asyncio.to_thread(changes.finish)
+        return
+
+    async def finish() -> None:
+        await asyncio.to_thread(changes.finish)
+
+    async def undo() -> None:
+        await asyncio.to_thread(changes.undo)
+
+    unit.after_commit(finish)
+    unit.after_rollback(undo)
 
 
 async def sweep_orphans(

@@ -41,10 +41,12 @@ async def add_file(
     media_group_id: str | None,
     now: datetime,
     extra_formats: tuple[str, ...] = (),
+    caption: str | None = None,
 ) -> FileAdded:
     """Checks a file against the assignment and keeps it with the draft, in one transaction.
 
     A refused file is audited (and the refusal committed) before FileRefused is raised.
+    The caption is the cadre's words: kept in the draft's text with the file.
     """
     refused: FileRefused | None = None
     added: FileAdded | None = None
@@ -100,6 +102,8 @@ async def add_file(
                 now=now,
                 draft_id=draft.id,
             )
+            if caption and caption.strip():
+                draft.text = f"{draft.text}\n\n{caption}" if draft.text else caption
             draft.updated_at, draft.reminded_at = now, None
             draft.media_group_id = media_group_id
             added = FileAdded(await draft_view(session, draft), earlier)

@@ -7,7 +7,8 @@ from liaison.storage.models.assignments import (
     Submission,
     SubmissionDraft,
 )
-from liaison.storage.models.audit import AuditEvent, ProcessedUpdate
+from liaison.storage.models.audit import AuditEvent
+from liaison.storage.models.inbox import InboxUpdate
 from liaison.storage.models.operations import Heartbeat
 from liaison.storage.models.outbox import OutboxMessage
 from liaison.storage.models.people import EnrolmentCode, Person
@@ -28,10 +29,10 @@ __all__ = [
     "EnrolmentCode",
     "Extension",
     "Heartbeat",
+    "InboxUpdate",
     "OutboxMessage",
     "Person",
     "Phase",
-    "ProcessedUpdate",
     "Programme",
     "SelectionMark",
     "Session",

@@ -1,4 +1,4 @@
-"""Audit trail and the record of updates already handled."""
+"""The audit trail: who did what, when."""
 
 from __future__ import annotations
 
@@ -25,12 +25,3 @@ class AuditEvent(Base):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(64), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
-
-
-class ProcessedUpdate(Base):
-    """Telegram update ids already handled, so a redelivered update is dropped."""
-
-    __tablename__ = "processed_updates"
-
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

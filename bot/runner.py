@@ -1,0 +1,110 @@
+"""`liaison run`: the Application, the inbox worker, and polling or the webhook.
+
+Start-up handles what a crash or an outage left unfinished before any new update is
+fetched; SIGTERM / SIGINT stop fetching first, let the worker finish the update in hand,
+then stop the jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from telegram.ext import Application
+
+from liaison.bot.cli import ALLOWED_UPDATES, webhook_options
+from liaison.bot.inbox import InboxProcessor, is_transient, sleep_unless
+from liaison.bot.polling import BACKOFF, poll
+from liaison.bot.settings import Mode, Settings
+from liaison.bot.webhook import WebhookServer, webhook_app
+from liaison.services import inbox as inbox_rows
+from liaison.storage.enums import InboxState
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 20.0
+
+
+async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
+    """Runs until SIGTERM or SIGINT (or until fetching fails for good)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    inbox: InboxProcessor = app.bot_data.inbox
+    async with app:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        worker: asyncio.Task[None] | None = None
+        feed: asyncio.Task[None] | None = None
+        server: WebhookServer | None = None
+        try:
+            await _recover(inbox, stop)
+            worker = asyncio.create_task(inbox.run(stop), name="inbox-worker")
+            if settings.mode is Mode.WEBHOOK:
+                options = webhook_options(settings)
+                server = WebhookServer(
+                    webhook_app(
+                        inbox,
+                        app.bot,
+                        path=options["url_path"],
+                        secret_token=options["secret_token"],
+                    ),
+                    listen=options["listen"],
+                    port=options["port"],
+                )
+                await server.start()
+                await app.bot.set_webhook(
+                    url=options["webhook_url"],
+                    secret_token=options["secret_token"],
+                    allowed_updates=options["allowed_updates"],
+                )
+                log.info("webhook listening on %s:%s", options["listen"], options["port"])
+            else:
+                feed = asyncio.create_task(
+                    poll(app.bot, inbox, stop, allowed_updates=ALLOWED_UPDATES), name="polling"
+                )
+                feed.add_done_callback(lambda _: stop.set())
+                log.info("polling for updates")
+            await stop.wait()
+        finally:
+            stop.set()
+            log.info("stopping")
+            if feed is not None:
+                feed.cancel()
+                await asyncio.gather(feed, return_exceptions=True)
+            if server is not None:
+                await server.stop()
+            if worker is not None:
+                try:
+                    await asyncio.wait_for(worker, STOP_GRACE_SECONDS)
+                except TimeoutError:
+                    log.warning("the update in hand did not finish; it is handled at next start")
+            if app.running:
+                await app.stop()
+        if feed is not None and not feed.cancelled():
+            error = feed.exception()
+            if error is not None:
+                raise error
+
+
+async def _recover(inbox: InboxProcessor, stop: asyncio.Event) -> None:
+    """Handles rows left pending (crash, outage) before new updates come in."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            counts = await inbox_rows.state_counts(inbox.db)
+            pending = counts.get(InboxState.PENDING, 0)
+            if pending:
+                log.info("handling %s update(s) left unfinished", pending)
+            await inbox.drain()
+            return
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            failures += 1
+            log.warning("database unreachable at start-up (%s); trying again", exc)
+            await sleep_unless(stop, BACKOFF[min(failures, len(BACKOFF)) - 1])

@@ -1,0 +1,233 @@
+"""The inbox of incoming updates: stored first, handled once, tried again until settled.
+
+An update is a row before Telegram is told it arrived (polling: the next offset;
+webhook: the 200). It is handled inside one unit of work that also marks it done, so its
+effects and the mark commit together. A row still pending after a crash or an outage is
+handled again, one person's rows in update_id order. See docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from liaison.storage.database import Database
+from liaison.storage.enums import InboxState
+from liaison.storage.models import InboxUpdate
+from liaison.storage.queries import upsert_insert
+
+# A handler error that is not transient is tried this many times, then the row fails.
+ERROR_ATTEMPTS = 3
+# Any row begun this many times without settling fails (a crash loop, an endless outage).
+ATTEMPT_LIMIT = 10
+# Telegram keeps an unconfirmed update for 24 hours; handled ids are kept longer.
+KEEP_DONE = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)
+
+
+def sender_of(payload: Mapping[str, Any]) -> int | None:
+    """The id of the user who caused the update (the "from" of its message or query)."""
+    for key, value in payload.items():
+        if key == "update_id" or not isinstance(value, Mapping):
+            continue
+        for field in ("from", "user"):
+            person = value.get(field)
+            if isinstance(person, Mapping) and isinstance(person.get("id"), int):
+                return int(person["id"])
+    return None
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s, ... at most a minute: quick after a blip, calm during an outage."""
+    return timedelta(seconds=min(60, 2 ** max(0, attempts - 1)))
+
+
+async def store(db: Database, payloads: Iterable[Mapping[str, Any]], now: datetime) -> int:
+    """Stores a batch in one transaction; an update_id already stored is left as it is.
+
+    Returns how many rows were new.
+    """
+    rows = [
+        {
+            "update_id": int(payload["update_id"]),
+            "user_id": sender_of(payload),
+            "payload": dict(payload),
+            "state": InboxState.PENDING,
+            "attempts": 0,
+            "received_at": now,
+            "next_attempt_at": now,
+        }
+        for payload in payloads
+    ]
+    if not rows:
+        return 0
+    new = 0
+    async with db.transaction() as session:
+        for row in rows:
+            statement = upsert_insert(db.dialect, InboxUpdate).values(**row)
+            result = await session.execute(statement.on_conflict_do_nothing())
+            new += int(result.rowcount)  # type: ignore[attr-defined]
+    return new
+
+
+async def runnable(db: Database, now: datetime, limit: int = 100) -> list[int]:
+    """Pending rows that are due, oldest first, none behind an unsettled older one of its sender."""
+    older = aliased(InboxUpdate)
+    blocked = exists().where(
+        older.user_id == InboxUpdate.user_id,
+        older.state == InboxState.PENDING,
+        older.update_id < InboxUpdate.update_id,
+    )
+    async with db.read() as session:
+        ids = await session.scalars(
+            select(InboxUpdate.update_id)
+            .where(
+                InboxUpdate.state == InboxState.PENDING,
+                InboxUpdate.next_attempt_at <= now,
+                or_(InboxUpdate.user_id.is_(None), ~blocked),
+            )
+            .order_by(InboxUpdate.update_id)
+            .limit(limit)
+        )
+        return list(ids)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    update_id: int
+    attempts: int
+    payload: dict[str, Any]
+
+
+async def begin_attempt(db: Database, update_id: int, now: datetime) -> Attempt | None:
+    """Counts a try in its own commit, before the handler runs, so a crash is counted too.
+
+    None when the row is not pending and due any more (handled elsewhere, or failed here
+    because it was begun ATTEMPT_LIMIT times without settling).
+    """
+    async with db.transaction() as session:
+        row = (
+            await session.execute(
+                update(InboxUpdate)
+                .where(
+                    InboxUpdate.update_id == update_id,
+                    InboxUpdate.state == InboxState.PENDING,
+                    InboxUpdate.next_attempt_at <= now,
+                )
+                .values(attempts=InboxUpdate.attempts + 1, started_at=now)
+                .returning(InboxUpdate.attempts, InboxUpdate.payload)
+            )
+        ).first()
+        if row is None:
+            return None
+        attempts, payload = int(row[0]), dict(row[1])
+        if attempts > ATTEMPT_LIMIT:
+            await _settle(
+                session,
+                update_id,
+                InboxState.FAILED,
+                now,
+                f"begun {ATTEMPT_LIMIT} times without finishing",
+            )
+            return None
+    return Attempt(update_id, attempts, payload)
+
+
+async def hold(session: AsyncSession, update_id: int) -> bool:
+    """Locks the row for this unit of work; False when it is not pending or someone holds it.
+
+    On PostgreSQL the row lock (SKIP LOCKED) keeps a second instance off it until the
+    unit ends; SQLite has one writer, which the unit already is.
+    """
+    state = await session.scalar(
+        select(InboxUpdate.state)
+        .where(InboxUpdate.update_id == update_id)
+        .with_for_update(skip_locked=True)
+    )
+    return state is InboxState.PENDING
+
+
+async def older_unsettled(session: AsyncSession, update_id: int, user_id: int | None) -> bool:
+    """Whether the same sender has an older update still pending (it must go first)."""
+    if user_id is None:
+        return False
+    count = await session.scalar(
+        select(func.count()).where(
+            InboxUpdate.user_id == user_id,
+            InboxUpdate.state == InboxState.PENDING,
+            InboxUpdate.update_id < update_id,
+        )
+    )
+    return bool(count)
+
+
+async def _settle(
+    session: AsyncSession, update_id: int, state: InboxState, now: datetime, error: str | None
+) -> None:
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(state=state, finished_at=now, last_error=error)
+    )
+
+
+async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> None:
+    """Marks the row done in the caller's unit of work, beside the handler's effects."""
+    await _settle(session, update_id, InboxState.DONE, now, None)
+
+
+async def record_failure(
+    db: Database,
+    update_id: int,
+    now: datetime,
+    error: str,
+    *,
+    give_up: bool,
+    retry_at: datetime,
+) -> InboxState:
+    """After a failed try: pending again from ``retry_at``, or failed for good."""
+    async with db.transaction() as session:
+        row = await session.get(InboxUpdate, update_id, with_for_update=True)
+        if row is None or row.state is not InboxState.PENDING:
+            return row.state if row is not None else InboxState.FAILED
+        if give_up:
+            row.state, row.finished_at = InboxState.FAILED, now
+        else:
+            row.next_attempt_at = retry_at
+        row.last_error = error[:2000]
+        return row.state
+
+
+async def prune(db: Database, now: datetime) -> int:
+    """Forgets settled rows long after Telegram could send them again."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            delete(InboxUpdate).where(
+                or_(
+                    and_(
+                        InboxUpdate.state == InboxState.DONE,
+                        InboxUpdate.finished_at < now - KEEP_DONE,
+                    ),
+                    and_(
+                        InboxUpdate.state == InboxState.FAILED,
+                        InboxUpdate.finished_at < now - KEEP_FAILED,
+                    ),
+                )
+            )
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def state_counts(db: Database) -> dict[InboxState, int]:
+    """How many rows are in each state (for logs at start-up and for tests)."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(InboxUpdate.state, func.count()).group_by(InboxUpdate.state)
+        )
+        return {InboxState(state): int(count) for state, count in rows}
