@@ -6,6 +6,7 @@ from telegram.ext import Application
 
 from liaison.handlers import (
     checkin,
+    digest,
     enrolment,
     fallback,
     free_input,
@@ -25,6 +26,7 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     schedule.register(app)
     preferences.register(app)
     organizer.register(app)
+    digest.register(app)
     submissions.register(app)
     checkin.register(app)
     # Free text, files and voice: after every command handler, before fallback.

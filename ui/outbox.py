@@ -33,12 +33,25 @@ from liaison.services.submissions.assignments import assignment_view
 from liaison.services.submissions.drafts import draft_exists
 from liaison.services.submissions.versions import has_submitted, submission_summary
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, RunState
+from liaison.storage.enums import MediaKind, OutboxKind, RunState
 from liaison.ui.checkin import answer_text, greeting, start_keyboard
 from liaison.ui.digest import render_digest
+from liaison.ui.digest_chart import chart_png
 from liaison.ui.i18n import Translator, choose_locale, translator
+from liaison.ui.media import Media
 from liaison.ui.submissions import KIND_COMMAND
 from liaison.ui.text import escape
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a renderer returns when a text and keyboard are not enough: a file to send
+    before the text (a chart, a voice note), or a message of the reader's to edit."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    media: Media | None = None
+    edit_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,8 @@ class Rendered:
     chat_id: int
     text: str
     keyboard: InlineKeyboardMarkup | None = None
+    media: Media | None = None
+    edit_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,7 @@ class Reading:
     now: datetime
 
 
-Renderer = Callable[[Reading], Awaitable[tuple[str, InlineKeyboardMarkup | None] | None]]
+Renderer = Callable[[Reading], Awaitable[tuple[str, InlineKeyboardMarkup | None] | Shown | None]]
 
 
 async def _checkin_prompt(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
@@ -217,10 +232,13 @@ async def _draft_dropped(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] 
     return "🗑 " + text, None
 
 
-async def _digest(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
+async def _digest(r: Reading) -> Shown | None:
     payload = as_payload(r.row.payload, DigestPayload)
     digest = await build_digest(r.db, payload.programme_id, payload.until)
-    return render_digest(digest, r.reader, r.t), None
+    media = None
+    if digest.has_chart and not digest.quiet:
+        media = Media(MediaKind.PHOTO, await chart_png(digest, r.t), "digest.png")
+    return Shown(render_digest(digest, r.reader, r.t), media=media)
 
 
 RENDERERS: dict[OutboxKind, Renderer] = {
@@ -253,5 +271,9 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
     shown = await RENDERERS[row.kind](Reading(db, row, reader, _translator(reader), now))
     if shown is None:
         return None
+    if isinstance(shown, Shown):
+        return Rendered(
+            reader.chat_id, shown.text, shown.keyboard, shown.media, shown.edit_message_id
+        )
     text, keyboard = shown
     return Rendered(reader.chat_id, text, keyboard)

@@ -69,6 +69,7 @@ class PlannedAssignment:
     closes_at: datetime | None
     timezone: str
     formats: list[str]
+    rubric: list[dict[str, Any]]
 
 
 @dataclass
@@ -197,6 +198,7 @@ def plan_programme(path: Path) -> ProgrammePlan:
             problems.append(doc.problem((*loc, "opens"), "must be before due"))
         if due and closes and closes < due:
             problems.append(doc.problem((*loc, "closes"), "must not be before due"))
+        problems += _duplicates(doc.problem, task.rubric, (*loc, "rubric"), "criterion")
         if due:
             plan.assignments.append(
                 PlannedAssignment(
@@ -212,6 +214,16 @@ def plan_programme(path: Path) -> ProgrammePlan:
                     closes,
                     zone_name,
                     task.formats,
+                    [
+                        {
+                            "key": criterion.key,
+                            "zh": criterion.title.zh,
+                            "en": criterion.title.english(),
+                            "scale": criterion.scale,
+                            "weight": criterion.weight,
+                        }
+                        for criterion in task.rubric
+                    ],
                 )
             )
 
@@ -320,6 +332,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
         row.opens_at, row.due_at, row.timezone = task.opens_at, task.due_at, task.timezone
         row.closes_at = task.closes_at
         row.formats = task.formats
+        row.rubric = task.rubric
         session.add(row)
     kept_with_work = 0
     for stale in assignments.values():

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liaison.services.outbox.payloads import DeadlinePayload, DraftPayload
 from liaison.services.outbox.queue import Planned, enqueue
 from liaison.services.programmes.settings import settings_of
+from liaison.services.submissions.assignments import done_people
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, PersonStatus, Role
 from liaison.storage.models import (
@@ -23,7 +24,6 @@ from liaison.storage.models import (
     Extension,
     Person,
     Programme,
-    Submission,
     SubmissionDraft,
 )
 
@@ -78,11 +78,7 @@ async def _programme_deadlines(
                 select(Extension).where(Extension.assignment_id == assignment.id)
             )
         }
-        submitted = set(
-            await session.scalars(
-                select(Submission.person_id).where(Submission.assignment_id == assignment.id)
-            )
-        )
+        submitted = await done_people(session, assignment.id)
         for person in cadres:
             if person.id in submitted:
                 continue

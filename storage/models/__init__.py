@@ -8,9 +8,11 @@ from liaison.storage.models.assignments import (
     SubmissionDraft,
 )
 from liaison.storage.models.audit import AuditEvent, ProcessedUpdate
+from liaison.storage.models.broadcasts import Broadcast, BroadcastRecipient
 from liaison.storage.models.outbox import OutboxMessage
 from liaison.storage.models.people import EnrolmentCode, Person
 from liaison.storage.models.programme import Phase, Programme, Session
+from liaison.storage.models.reviews import Review
 from liaison.storage.models.surveys import (
     Absence,
     Survey,
@@ -23,6 +25,8 @@ __all__ = [
     "Absence",
     "Assignment",
     "AuditEvent",
+    "Broadcast",
+    "BroadcastRecipient",
     "EnrolmentCode",
     "Extension",
     "OutboxMessage",
@@ -30,6 +34,7 @@ __all__ = [
     "Phase",
     "ProcessedUpdate",
     "Programme",
+    "Review",
     "Session",
     "StoredFile",
     "Submission",

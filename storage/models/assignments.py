@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,6 +33,8 @@ class Assignment(Base):
     closes_at: Mapped[datetime | None]
     timezone: Mapped[str] = mapped_column(String(64))
     formats: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    # Criteria from the programme file: [{"key", "zh", "en", "scale", "weight"}, ...].
+    rubric: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDoc)
 
 
 class Extension(Base):
