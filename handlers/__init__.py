@@ -12,6 +12,7 @@ from liaison.handlers import (
     free_input,
     help,
     organizer,
+    people,
     preferences,
     schedule,
     submissions,
@@ -27,6 +28,7 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     preferences.register(app)
     organizer.register(app)
     digest.register(app)
+    people.register(app)
     submissions.register(app)
     checkin.register(app)
     # Free text, files and voice: after every command handler, before fallback.

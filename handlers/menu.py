@@ -36,8 +36,15 @@ CADRE = [
     ("cancel", N_("Stop what you are doing")),
     COMMON[-1],
 ]
+# What staff read: the cohort, a person's record, the digest.
+STAFF = [
+    ("digest", N_("The daily digest, now")),
+    ("cohort", N_("The cohort at a glance")),
+    ("person", N_("A person's dossier: NAME")),
+]
 ORGANIZER = [
     *COMMON[:-1],
+    *STAFF,
     ("absent", N_("Excuse a participant from check-ins: NAME FROM TO")),
     ("extend", N_("Give a participant more time: NAME ASSIGNMENT DATE")),
     ("note", N_("Record notes of a call: RUN TEXT")),
@@ -47,7 +54,7 @@ ORGANIZER = [
 BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.CADRE: CADRE,
     Role.ORGANIZER: ORGANIZER,
-    Role.OBSERVER: COMMON,
+    Role.OBSERVER: [*COMMON[:-1], *STAFF, COMMON[-1]],
 }
 
 

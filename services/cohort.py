@@ -13,7 +13,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liaison.services.authorization import require_staff
+from liaison.services.people import Actor
 from liaison.services.timezones import zone
+from liaison.storage.database import Database
 from liaison.storage.enums import PersonStatus, QuestionKind, ReviewStatus, Role, RunState
 from liaison.storage.models import (
     Absence,
@@ -348,3 +351,84 @@ def silence(
     if not missed:
         return None
     return Silence(last_answer, len(missed))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one cadre stands now: the line /cohort shows for them."""
+
+    person_id: int
+    name: str
+    timezone: str
+    phase_zh: str | None
+    phase_en: str | None
+    last_run: RunFact | None
+    open_work: int
+    overdue_work: int
+    alert: bool
+    escalated: bool
+    unreachable: bool
+    absent: bool
+    silent: Silence | None
+    enrolled: bool
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.alert or self.escalated or self.unreachable or self.silent is not None
+
+
+# How far back /cohort looks for the last check-in and a recent alert.
+LOOKBACK = timedelta(days=14)
+
+
+async def cohort_standings(
+    session: AsyncSession, programme_id: str, now: datetime
+) -> list[Standing]:
+    """Every cadre of the cohort, those needing attention first, then in roster order."""
+    programme = await session.get_one(Programme, programme_id)
+    people = await cohort_people(session, programme_id)
+    ids = [p.id for p in people]
+    since = local_day(now - LOOKBACK, programme.host_timezone) - timedelta(days=1)
+    runs = await run_facts(session, ids, since, now)
+    away = await absences_of(session, ids, since)
+    answered = await latest_answers(session, ids)
+    work = await work_facts(session, programme_id, ids)
+    phases = await phases_of(session, programme_id)
+    standings = []
+    for person in people:
+        zone_name = zone_of(person, programme)
+        today = local_day(now, zone_name)
+        mine = [r for r in runs if r.person_id == person.id]
+        last = mine[-1] if mine else None
+        completed = [r for r in mine if r.state is RunState.COMPLETED]
+        phase = phase_on(phases, today)
+        tasks = [w for w in work.of(person.id) if w.is_open(now)]
+        standings.append(
+            Standing(
+                person.id,
+                person.name,
+                zone_name,
+                phase.title_zh if phase else None,
+                phase.title_en if phase else None,
+                last,
+                len(tasks),
+                sum(w.due_at <= now for w in tasks),
+                bool(completed and completed[-1].alerts),
+                last is not None
+                and last.escalated_at is not None
+                and last.state is not RunState.COMPLETED,
+                person.unreachable_at is not None,
+                is_absent(away.get(person.id, []), today),
+                silence(person, runs, answered.get(person.id), away.get(person.id, []), now),
+                person.enrolled_at is not None,
+            )
+        )
+    standings.sort(key=lambda s: not s.needs_attention)
+    return standings
+
+
+async def cohort_overview(db: Database, actor: Actor, now: datetime) -> list[Standing]:
+    """/cohort: staff of the programme only."""
+    require_staff(actor)
+    async with db.read() as session:
+        return await cohort_standings(session, actor.programme_id, now)

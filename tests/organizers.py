@@ -70,3 +70,40 @@ async def submit_report(h: Harness, user: FakeUser, text: str = "报告正文") 
         draft = await session.scalar(select(SubmissionDraft.id))
     assert draft is not None
     await h.send(h.updates.callback(user, SubmissionButton("s", draft).encode()))
+
+
+OTHER_ORGANIZER = FakeUser(801, "Other", "en")
+
+
+async def other_programme_organizer(h: Harness) -> None:
+    """An enrolled organizer of a second programme, who must see nothing of this one."""
+    from datetime import UTC, datetime
+
+    from liaison.storage.enums import Role
+    from liaison.storage.models import Programme
+
+    async with h.db.transaction() as session:
+        session.add(
+            Programme(
+                id="other-prog",
+                title_zh="另一项目",
+                title_en="Other programme",
+                home_timezone="Asia/Shanghai",
+                host_timezone="Europe/London",
+                default_locale="en",
+                settings={},
+            )
+        )
+        await session.flush()
+        session.add(
+            Person(
+                programme_id="other-prog",
+                name="Other Organizer",
+                phone="+8613900009999",
+                role=Role.ORGANIZER,
+                locale="en",
+                telegram_user_id=OTHER_ORGANIZER.id,
+                telegram_chat_id=OTHER_ORGANIZER.id,
+                enrolled_at=datetime(2026, 9, 1, tzinfo=UTC),
+            )
+        )

@@ -120,3 +120,41 @@ class SubmissionButton:
             return cls(action, int(ident))
         except ValueError as exc:
             raise BadCallback(data) from exc
+
+
+def _int_button(prefix: str, data: str) -> int:
+    """The number after ``prefix:``; anything else is a forged or stale button."""
+    head, _, value = data.partition(":")
+    if head != prefix or not value.isdigit() or len(value) > 12:
+        raise BadCallback(data)
+    return int(value)
+
+
+@dataclass(frozen=True)
+class CohortButton:
+    """A page of /cohort."""
+
+    PREFIX = "co1"
+    page: int
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, str(self.page))
+
+    @classmethod
+    def decode(cls, data: str) -> CohortButton:
+        return cls(_int_button(cls.PREFIX, data))
+
+
+@dataclass(frozen=True)
+class PersonButton:
+    """One person's dossier, chosen from a list of people a name matched."""
+
+    PREFIX = "pe1"
+    person_id: int
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, str(self.person_id))
+
+    @classmethod
+    def decode(cls, data: str) -> PersonButton:
+        return cls(_int_button(cls.PREFIX, data))
