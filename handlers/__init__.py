@@ -14,6 +14,7 @@ from liaison.handlers import (
     organizer,
     people,
     preferences,
+    reviews,
     schedule,
     submissions,
 )
@@ -29,6 +30,7 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     organizer.register(app)
     digest.register(app)
     people.register(app)
+    reviews.register(app)
     submissions.register(app)
     checkin.register(app)
     # Free text, files and voice: after every command handler, before fallback.

@@ -45,6 +45,7 @@ STAFF = [
 ORGANIZER = [
     *COMMON[:-1],
     *STAFF,
+    ("review", N_("Review and score submissions: [ASSIGNMENT]")),
     ("absent", N_("Excuse a participant from check-ins: NAME FROM TO")),
     ("extend", N_("Give a participant more time: NAME ASSIGNMENT DATE")),
     ("note", N_("Record notes of a call: RUN TEXT")),

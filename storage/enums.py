@@ -164,6 +164,7 @@ class OutboxKind(StrEnum):
     DRAFT_REMINDER = "draft_reminder"
     DRAFT_DROPPED = "draft_dropped"
     DIGEST = "digest"
+    REVIEW_OUTCOME = "review_outcome"
 
 
 class OutboxPriority(IntEnum):

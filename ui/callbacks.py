@@ -158,3 +158,30 @@ class PersonButton:
     @classmethod
     def decode(cls, data: str) -> PersonButton:
         return cls(_int_button(cls.PREFIX, data))
+
+
+@dataclass(frozen=True)
+class ReviewButton:
+    """o(pen) a submission, s(core) criterion ``a`` with ``b`` points, k (pick criterion a),
+    a(ccept), r(evision: ask the due time), d(ue in ``a`` days), x (release), or f(ilter)
+    the queue by assignment ``id``."""
+
+    PREFIX = "rv1"
+    ACTIONS = frozenset("oskardxf")
+    action: str
+    id: int
+    a: int = 0
+    b: int = 0
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.action, str(self.id), str(self.a), str(self.b))
+
+    @classmethod
+    def decode(cls, data: str) -> ReviewButton:
+        try:
+            prefix, action, ident, a, b = data.split(":")
+            if prefix != cls.PREFIX or action not in cls.ACTIONS:
+                raise BadCallback(data)
+            return cls(action, int(ident), int(a), int(b))
+        except ValueError as exc:
+            raise BadCallback(data) from exc

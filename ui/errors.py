@@ -29,6 +29,14 @@ from liaison.services.errors import (
     UnknownLocale,
     UnknownTimezone,
 )
+from liaison.services.reviews.errors import (
+    NoSuchSubmission,
+    ReviewDecided,
+    ReviewTaken,
+    RevisionDueInPast,
+    RubricIncomplete,
+    ScoreOutOfRange,
+)
 from liaison.services.submissions.errors import (
     AssignmentClosed,
     DraftElsewhere,
@@ -157,6 +165,17 @@ _TEXTS: dict[type[DomainError], Render] = {
     EmptyDraft: lambda e, t: t("The draft is empty. Send text or files first."),
     DuplicateFile: lambda e, t: t("This file is already in your draft."),
     FileRefused: _file_refused,
+    # Reviews
+    NoSuchSubmission: lambda e, t: t("This button is no longer valid."),
+    ReviewTaken: lambda e, t: t(
+        "{name} is reviewing this submission right now; choose another one."
+    ).format(name=escape(str(e))),
+    ReviewDecided: lambda e, t: t(
+        "This submission has already been reviewed, or a newer version has come in."
+    ),
+    ScoreOutOfRange: lambda e, t: t("That score is not on this criterion's scale."),
+    RubricIncomplete: lambda e, t: t("Score every criterion before accepting."),
+    RevisionDueInPast: lambda e, t: t("The new due time must be in the future."),
 }
 
 

@@ -22,6 +22,7 @@ from liaison.services.outbox.payloads import (
     DraftPayload,
     DroppedDraftPayload,
     ExpiredPayload,
+    ReviewPayload,
     RunPayload,
     SubmissionPayload,
     UnreachablePayload,
@@ -29,6 +30,7 @@ from liaison.services.outbox.payloads import (
 )
 from liaison.services.outbox.queue import Claimed
 from liaison.services.people import Actor, actor_by_id
+from liaison.services.reviews.review import outcome
 from liaison.services.submissions.assignments import assignment_view
 from liaison.services.submissions.drafts import draft_exists
 from liaison.services.submissions.versions import has_submitted, submission_summary
@@ -39,6 +41,7 @@ from liaison.ui.digest import render_digest
 from liaison.ui.digest_chart import chart_png
 from liaison.ui.i18n import Translator, choose_locale, translator
 from liaison.ui.media import Media
+from liaison.ui.reviews import outcome_text
 from liaison.ui.submissions import KIND_COMMAND
 from liaison.ui.text import escape
 
@@ -241,6 +244,15 @@ async def _digest(r: Reading) -> Shown | None:
     return Shown(render_digest(digest, r.reader, r.t), media=media)
 
 
+async def _review_outcome(r: Reading) -> Shown | None:
+    found = await outcome(r.db, as_payload(r.row.payload, ReviewPayload).review_id)
+    if found is None:
+        return None
+    command = "/" + KIND_COMMAND.get(found.view.assignment_kind, "report")
+    media = Media(MediaKind.VOICE, found.voice_file_id) if found.voice_file_id else None
+    return Shown(outcome_text(found.view, r.reader, r.t, command), media=media)
+
+
 RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.CHECKIN_PROMPT: _checkin_prompt,
     OutboxKind.CHECKIN_REMINDER: _checkin_reminder,
@@ -254,6 +266,7 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.DRAFT_REMINDER: _draft_reminder,
     OutboxKind.DRAFT_DROPPED: _draft_dropped,
     OutboxKind.DIGEST: _digest,
+    OutboxKind.REVIEW_OUTCOME: _review_outcome,
 }
 
 

@@ -58,8 +58,16 @@ class DroppedDraftPayload(Payload):
 
 
 class DigestPayload(Payload):
+    """``until`` is the digest's instant: it covers the cadres' local day before it."""
+
     programme_id: str
     until: AwareDatetime
+
+
+class ReviewPayload(Payload):
+    """A review's outcome for the cadre: decision, score and feedback come from the row."""
+
+    review_id: int
 
 
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
@@ -75,6 +83,7 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.DRAFT_REMINDER: DraftPayload,
     OutboxKind.DRAFT_DROPPED: DroppedDraftPayload,
     OutboxKind.DIGEST: DigestPayload,
+    OutboxKind.REVIEW_OUTCOME: ReviewPayload,
 }
 
 P = TypeVar("P", bound=Payload)
