@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from liaison.handlers import (
+    broadcasts,
     checkin,
     digest,
     enrolment,
@@ -31,6 +32,7 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     digest.register(app)
     people.register(app)
     reviews.register(app)
+    broadcasts.register(app)
     submissions.register(app)
     checkin.register(app)
     # Free text, files and voice: after every command handler, before fallback.

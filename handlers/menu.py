@@ -46,6 +46,8 @@ ORGANIZER = [
     *COMMON[:-1],
     *STAFF,
     ("review", N_("Review and score submissions: [ASSIGNMENT]")),
+    ("broadcast", N_("Send a notice to cadres or staff")),
+    ("broadcasts", N_("Recent notices and who acknowledged them")),
     ("absent", N_("Excuse a participant from check-ins: NAME FROM TO")),
     ("extend", N_("Give a participant more time: NAME ASSIGNMENT DATE")),
     ("note", N_("Record notes of a call: RUN TEXT")),

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from liaison.handlers.access import organizer_only
+from liaison.handlers.broadcasts import broadcast_input
 from liaison.handlers.replies import reply
 from liaison.handlers.reviews import review_input
 from liaison.services.checkins.absences import record_absence
@@ -71,6 +72,9 @@ async def consume_awaiting(update: Update, context: BotContext) -> bool:
     awaiting = await get_awaiting(context.db, actor.person_id)
     if awaiting and "review" in awaiting:
         await review_input(update, context, awaiting)
+        return True
+    if awaiting and "broadcast" in awaiting:
+        await broadcast_input(update, context, awaiting)
         return True
     if not awaiting or "note_run" not in awaiting:
         return False

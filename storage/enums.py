@@ -165,6 +165,9 @@ class OutboxKind(StrEnum):
     DRAFT_DROPPED = "draft_dropped"
     DIGEST = "digest"
     REVIEW_OUTCOME = "review_outcome"
+    BROADCAST = "broadcast"
+    BROADCAST_PROGRESS = "broadcast_progress"
+    BROADCAST_REPORT = "broadcast_report"
 
 
 class OutboxPriority(IntEnum):

@@ -185,3 +185,43 @@ class ReviewButton:
             return cls(action, int(ident), int(a), int(b))
         except ValueError as exc:
             raise BadCallback(data) from exc
+
+
+@dataclass(frozen=True)
+class BroadcastButton:
+    """Composing a broadcast: a(udience kind c/p/z/n/s), p(hase id), z(one index),
+    k (toggle "Got it"), y (confirm), x (cancel)."""
+
+    PREFIX = "bc1"
+    ACTIONS = frozenset("apzkyx")
+    action: str
+    id: int
+    value: str = ""
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.action, str(self.id), self.value)
+
+    @classmethod
+    def decode(cls, data: str) -> BroadcastButton:
+        try:
+            prefix, action, ident, value = data.split(":")
+            if prefix != cls.PREFIX or action not in cls.ACTIONS:
+                raise BadCallback(data)
+            return cls(action, int(ident), value)
+        except ValueError as exc:
+            raise BadCallback(data) from exc
+
+
+@dataclass(frozen=True)
+class AckButton:
+    """A recipient's "Got it" under a broadcast."""
+
+    PREFIX = "ba1"
+    broadcast_id: int
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, str(self.broadcast_id))
+
+    @classmethod
+    def decode(cls, data: str) -> AckButton:
+        return cls(_int_button(cls.PREFIX, data))

@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from liaison.services.broadcasts.errors import (
+    EmptyAudience,
+    EmptyBroadcast,
+    NoSuchBroadcast,
+    NotARecipient,
+    UnknownNames,
+)
 from liaison.services.checkins.answers import InvalidAnswer
 from liaison.services.checkins.conversation import (
     NoOpenRun,
@@ -176,6 +183,16 @@ _TEXTS: dict[type[DomainError], Render] = {
     ScoreOutOfRange: lambda e, t: t("That score is not on this criterion's scale."),
     RubricIncomplete: lambda e, t: t("Score every criterion before accepting."),
     RevisionDueInPast: lambda e, t: t("The new due time must be in the future."),
+    # Broadcasts
+    NoSuchBroadcast: lambda e, t: t("This broadcast was already sent or cancelled."),
+    EmptyAudience: lambda e, t: t(
+        "Nobody is in this audience, so nothing can be sent. Choose another audience."
+    ),
+    EmptyBroadcast: lambda e, t: t("The notice is empty. Send its text or a file first."),
+    NotARecipient: lambda e, t: t("This button is no longer valid."),
+    UnknownNames: lambda e, t: t(
+        "These names fit nobody or several people: {names}. Send the names again."
+    ).format(names=escape(str(e))),
 }
 
 

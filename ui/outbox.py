@@ -13,10 +13,12 @@ from datetime import datetime
 
 from telegram import InlineKeyboardMarkup
 
+from liaison.services.broadcasts.delivery import delivery
 from liaison.services.checkins.alerts import alerts_of
 from liaison.services.checkins.views import view_run
 from liaison.services.digest import build_digest
 from liaison.services.outbox.payloads import (
+    BroadcastPayload,
     DeadlinePayload,
     DigestPayload,
     DraftPayload,
@@ -36,6 +38,7 @@ from liaison.services.submissions.drafts import draft_exists
 from liaison.services.submissions.versions import has_submitted, submission_summary
 from liaison.storage.database import Database
 from liaison.storage.enums import MediaKind, OutboxKind, RunState
+from liaison.ui.broadcasts import notice, progress, report
 from liaison.ui.checkin import answer_text, greeting, start_keyboard
 from liaison.ui.digest import render_digest
 from liaison.ui.digest_chart import chart_png
@@ -253,6 +256,31 @@ async def _review_outcome(r: Reading) -> Shown | None:
     return Shown(outcome_text(found.view, r.reader, r.t, command), media=media)
 
 
+async def _broadcast(r: Reading) -> Shown | None:
+    found = await delivery(
+        r.db, as_payload(r.row.payload, BroadcastPayload).broadcast_id, counts=False
+    )
+    if found is None:
+        return None
+    media = None
+    if found.file_id is not None and found.file_kind is not None:
+        media = Media(found.file_kind, found.file_id, found.file_name)
+    text, keyboard = notice(found, r.t)
+    return Shown(text, keyboard, media)
+
+
+async def _broadcast_progress(r: Reading) -> Shown | None:
+    found = await delivery(r.db, as_payload(r.row.payload, BroadcastPayload).broadcast_id)
+    if found is None or found.status_message_id is None:
+        return None
+    return Shown(progress(found, r.t), edit_message_id=found.status_message_id)
+
+
+async def _broadcast_report(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    found = await delivery(r.db, as_payload(r.row.payload, BroadcastPayload).broadcast_id)
+    return (report(found, r.t), None) if found is not None else None
+
+
 RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.CHECKIN_PROMPT: _checkin_prompt,
     OutboxKind.CHECKIN_REMINDER: _checkin_reminder,
@@ -267,6 +295,9 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.DRAFT_DROPPED: _draft_dropped,
     OutboxKind.DIGEST: _digest,
     OutboxKind.REVIEW_OUTCOME: _review_outcome,
+    OutboxKind.BROADCAST: _broadcast,
+    OutboxKind.BROADCAST_PROGRESS: _broadcast_progress,
+    OutboxKind.BROADCAST_REPORT: _broadcast_report,
 }
 
 

@@ -70,6 +70,12 @@ class ReviewPayload(Payload):
     review_id: int
 
 
+class BroadcastPayload(Payload):
+    """A broadcast message, its progress edit or its final report to the author."""
+
+    broadcast_id: int
+
+
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.CHECKIN_PROMPT: RunPayload,
     OutboxKind.CHECKIN_REMINDER: RunPayload,
@@ -84,6 +90,9 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.DRAFT_DROPPED: DroppedDraftPayload,
     OutboxKind.DIGEST: DigestPayload,
     OutboxKind.REVIEW_OUTCOME: ReviewPayload,
+    OutboxKind.BROADCAST: BroadcastPayload,
+    OutboxKind.BROADCAST_PROGRESS: BroadcastPayload,
+    OutboxKind.BROADCAST_REPORT: BroadcastPayload,
 }
 
 P = TypeVar("P", bound=Payload)

@@ -32,6 +32,8 @@ PRIORITIES: dict[OutboxKind, OutboxPriority] = {
     OutboxKind.CHECKIN_ALERT: OutboxPriority.URGENT,
     OutboxKind.CHECKIN_ESCALATION: OutboxPriority.URGENT,
     OutboxKind.UNREACHABLE_REPORT: OutboxPriority.URGENT,
+    OutboxKind.BROADCAST_PROGRESS: OutboxPriority.URGENT,
+    OutboxKind.BROADCAST: OutboxPriority.BULK,
 }
 
 
