@@ -99,7 +99,12 @@ def run(no_migrate: bool) -> None:
     default=None,
     help="Read the lines from a file ('-' for standard input) instead of a prompt.",
 )
-def demo(script: Any) -> None:
+@click.option(
+    "--no-past",
+    is_flag=True,
+    help="Start without the weeks of history (check-ins, reports, a review) before the clock.",
+)
+def demo(script: Any, no_past: bool) -> None:
     """Talks to the bot offline as any person of the sample programme (no token needed)."""
     from liaison.bot.sandbox.demo import run_demo
 
@@ -109,7 +114,13 @@ def demo(script: Any) -> None:
     if script is None and not sys.stdin.isatty():
         script = sys.stdin
     asyncio.run(
-        run_demo(settings.data_dir, script, click.echo, None if script is not None else input)
+        run_demo(
+            settings.data_dir,
+            script,
+            click.echo,
+            None if script is not None else input,
+            past=not no_past,
+        )
     )
 
 

@@ -42,9 +42,11 @@ def digests(h: Harness, user: object) -> list[str]:
 
 def headline(t: object, day: date, answered: int, due: int, alerts: int, esc: int, sub: int) -> str:
     tr = t  # a Translator
-    rate = f"{round(100 * answered / due)}%" if due else "–"
+    rate = f"{round(100 * answered / due)}%"
     parts = [
-        tr("check-ins {answered}/{due} ({rate})").format(answered=answered, due=due, rate=rate),  # type: ignore[operator]
+        tr("check-ins {answered}/{due} ({rate})").format(answered=answered, due=due, rate=rate)  # type: ignore[operator]
+        if due
+        else tr("no check-in due"),  # type: ignore[operator]
         tr("alerts {count}").format(count=alerts),  # type: ignore[operator]
         tr("escalations {count}").format(count=esc),  # type: ignore[operator]
         tr("submissions {count}").format(count=sub),  # type: ignore[operator]

@@ -37,11 +37,15 @@ def _note(notes: str | None, t: Translator) -> str:
 
 
 def headline(digest: Digest, t: Translator) -> str:
-    rate = f"{round(100 * digest.answered / digest.due)}%" if digest.due else "–"
+    checkins = t("no check-in due")
+    if digest.due:
+        checkins = t("check-ins {answered}/{due} ({rate})").format(
+            answered=digest.answered,
+            due=digest.due,
+            rate=f"{round(100 * digest.answered / digest.due)}%",
+        )
     parts = [
-        t("check-ins {answered}/{due} ({rate})").format(
-            answered=digest.answered, due=digest.due, rate=rate
-        ),
+        checkins,
         t("alerts {count}").format(count=len(digest.alerts)),
         t("escalations {count}").format(count=len(digest.escalations)),
         t("submissions {count}").format(count=digest.submissions),

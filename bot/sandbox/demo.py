@@ -1,8 +1,10 @@
 """The offline demo: talk to the bot as any person of the sample programme, no token needed.
 
 The real Application runs over the recording transport; a fake clock starts inside the
-sample programme's practicum, so schedules, check-ins and deadlines have something to show.
-Lines typed are sent as that person's messages; `:` lines steer the demo.
+sample programme's practicum, after five weeks of history played through the real
+services (bot/sandbox/history.py), so schedules, check-ins, deadlines, the digest, the
+cohort, dossiers and reviews all have something to show. Lines typed are sent as that
+person's messages; `:` lines steer the demo.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import select
 from liaison.bot.application import LiaisonApplication, build_application
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Call, RecordingRequest
 from liaison.bot.sandbox.fake_updates import FakeUser, UpdateFactory
+from liaison.bot.sandbox.history import ENROLLED_AT, build_history
 from liaison.bot.settings import Settings
 from liaison.services.clock import FakeClock
 from liaison.services.planning import plan_all
@@ -102,6 +105,10 @@ class Demo:
             self.out(f"\n! [{who}] {params['text']}")
         elif call.method == "sendDocument":
             self.out(f"\n→ [{who}] (document {params.get('filename') or params.get('document')})")
+        elif call.method == "sendPhoto":
+            self.out(f"\n→ [{who}] (photo: a chart or picture; open it in Telegram)")
+        elif call.method == "sendVoice":
+            self.out(f"\n→ [{who}] (voice message)")
 
     async def handle(self, line: str) -> bool:
         """Runs one line; False when the demo should end."""
@@ -214,8 +221,9 @@ class _InstantPacer:
         return None
 
 
-async def build_demo(data_dir: Path, out: Callable[[str], None]) -> Demo:
-    """A fresh demo database with the sample programme, everyone enrolled."""
+async def build_demo(data_dir: Path, out: Callable[[str], None], *, past: bool = True) -> Demo:
+    """A fresh demo database with the sample programme, everyone enrolled, and (unless
+    ``past`` is False) the weeks before the demo's clock played through the services."""
     demo_dir = data_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)
     demo_dir.mkdir(parents=True)
@@ -231,7 +239,7 @@ async def build_demo(data_dir: Path, out: Callable[[str], None]) -> Demo:
         for index, person in enumerate(rows):
             user_id = 100_000 + index
             person.telegram_user_id = person.telegram_chat_id = user_id
-            person.enrolled_at = DEMO_START - timedelta(days=60)
+            person.enrolled_at = ENROLLED_AT
             language = "en" if person.locale == "en" else "zh-hans"
             people[person.name] = Persona(
                 person.id, person.name, person.role, FakeUser(user_id, person.name, language)
@@ -245,8 +253,11 @@ async def build_demo(data_dir: Path, out: Callable[[str], None]) -> Demo:
     app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)
     app.bot_data.sender.pacer = _InstantPacer()  # type: ignore[assignment]
     demo = Demo(app, request, db, clock, settings, people, out)
-    request.on_call = demo.show
     await app.initialize()
+    if past:
+        await build_history(db, clock, app.bot_data.sender, demo_dir, DEMO_START)
+        request.clear()
+    request.on_call = demo.show
     demo.updates = UpdateFactory(app.bot)
     demo.current = next(p for p in people.values() if p.role == "cadre")
     return demo
@@ -257,9 +268,13 @@ async def run_demo(
     lines: Iterable[str] | None,
     out: Callable[[str], None],
     read: Callable[[str], str] | None = None,
+    *,
+    past: bool = True,
 ) -> None:
     """Runs the demo over the given lines, or interactively with ``read`` as the prompt."""
-    demo = await build_demo(data_dir, out)
+    if past:
+        out("(playing the weeks before the demo's clock: a few seconds)")
+    demo = await build_demo(data_dir, out, past=past)
     out(HELP)
     assert demo.current is not None
     out(
