@@ -41,19 +41,6 @@ def test_demo_script_walks_a_cadre_and_an_organizer_through_the_bot(
     assert "you are now 何嘉文 (organizer)" in out
 
 
-def test_demo_shows_the_organizers_side_with_a_past(env: dict[str, str]) -> None:
-    script = "\n".join([":as 郑红", "/cohort", "/person 杨帆", "/review", ":wait 10m", ":quit"])
-    result = CliRunner().invoke(main, ["demo", "--script", "-"], input=script, env=env)
-    assert result.exit_code == 0, result.output
-    out = result.output
-    cohort = out.split("> /cohort", 1)[1]
-    assert cohort.split("\n🚨 ", 1)[1].startswith("杨帆")  # attention first
-    assert "感冒发烧两天" in out  # the call notes in her dossier
-    assert "待评阅（按提交先后）：" in out  # the review queue
-    assert "阶段汇报(一):理论学习 · 已交 12/13 · 未交：马骁" in out  # the 08:00 digest
-    assert "(photo" in out  # its chart
-
-
 def test_demo_refuses_unknown_people_and_buttons(env: dict[str, str]) -> None:
     result = CliRunner().invoke(
         main,

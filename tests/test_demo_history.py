@@ -7,8 +7,11 @@ import warnings
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from liaison.bot.cli import main
 from liaison.bot.sandbox.demo import PROGRAMME_ID, build_demo
 from liaison.services.digest import build_digest
 from liaison.services.people import actor_by_id
@@ -25,10 +28,16 @@ SUNDAY_DIGEST = datetime(2014, 10, 26, 0, 0, tzinfo=UTC)
 FRIDAY = date(2014, 10, 24)
 
 
+@pytest.fixture(scope="module")
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for this module: the past is played once, kept there and reused."""
+    return tmp_path_factory.mktemp("demo-data")
+
+
 async def test_demo_history_gives_the_digest_true_numbers_in_both_languages(
-    tmp_path: Path,
+    demo_data_dir: Path,
 ) -> None:
-    demo = await build_demo(tmp_path, lambda _: None)
+    demo = await build_demo(demo_data_dir, lambda _: None)
     try:
         db = demo.db
         async with db.read() as session:
@@ -87,3 +96,43 @@ async def test_demo_history_gives_the_digest_true_numbers_in_both_languages(
     finally:
         await demo.app.shutdown()
         await db.dispose()
+
+
+async def runs_of(data_dir: Path, past: bool = True) -> list[tuple[object, ...]]:
+    demo = await build_demo(data_dir, lambda _: None, past=past)
+    try:
+        async with demo.db.read() as session:
+            rows = await session.execute(
+                select(SurveyRun.person_id, SurveyRun.slot_date, SurveyRun.state).order_by(
+                    SurveyRun.person_id, SurveyRun.slot_date
+                )
+            )
+            return [tuple(row) for row in rows]
+    finally:
+        await demo.app.shutdown()
+        await demo.db.dispose()
+
+
+async def test_a_kept_past_is_reused_and_is_the_same(demo_data_dir: Path) -> None:
+    first = await runs_of(demo_data_dir)
+    kept = list((demo_data_dir / "demo-cache").glob("past-*.db"))
+    assert len(kept) == 1
+    assert await runs_of(demo_data_dir) == first and len(first) == 52
+    assert await runs_of(demo_data_dir, past=False) == []
+
+
+def test_demo_shows_the_organizers_side_with_a_past(
+    demo_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = "\n".join([":as 郑红", "/cohort", "/person 杨帆", "/review", ":wait 10m", ":quit"])
+    monkeypatch.chdir(demo_data_dir)
+    env = {"LIAISON_DATA_DIR": str(demo_data_dir), "LIAISON_BOT_TOKEN": ""}
+    result = CliRunner().invoke(main, ["demo", "--script", "-"], input=script, env=env)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    cohort = out.split("> /cohort", 1)[1]
+    assert cohort.split("\n🚨 ", 1)[1].startswith("杨帆")  # attention first
+    assert "感冒发烧两天" in out  # the call notes in her dossier
+    assert "待评阅（按提交先后）：" in out  # the review queue
+    assert "阶段汇报(一):理论学习 · 已交 12/13 · 未交：马骁" in out  # the 08:00 digest
+    assert "(photo" in out  # its chart

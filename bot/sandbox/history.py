@@ -10,11 +10,13 @@ true to show when the demo starts.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
+from importlib.resources import files
 from pathlib import Path
 
 from sqlalchemy import select
@@ -281,3 +283,26 @@ async def build_history(
         await event.run()
     clock.set(until)
     await history.tick()
+
+
+# What the past is made of: a change to any of these makes a new one.
+SOURCES = (
+    "liaison.services",
+    "liaison.storage",
+    "liaison.sender",
+    "liaison.ui",
+    "liaison.bot.sandbox",
+    "liaison.examples",
+)
+
+
+def fingerprint() -> str:
+    """A short hash of the code and files the past is played with, to name a saved copy."""
+    digest = hashlib.sha256()
+    for package in SOURCES:
+        root = Path(str(files(package)))
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".yaml", ".csv", ".po"):
+                digest.update(f"{package}/{path.relative_to(root).as_posix()}".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
