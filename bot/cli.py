@@ -105,7 +105,12 @@ def run(no_migrate: bool) -> None:
     show_default=True,
     help="Start in the practicum (28 Oct 2014), or on the morning of the final selection.",
 )
-def demo(script: Any, scene: str) -> None:
+@click.option(
+    "--no-past",
+    is_flag=True,
+    help="Start without the weeks of history (check-ins, reports, a review) before the clock.",
+)
+def demo(script: Any, scene: str, no_past: bool) -> None:
     """Talks to the bot offline as any person of the sample programme (no token needed)."""
     from liaison.bot.sandbox.demo import run_demo
 
@@ -120,7 +125,8 @@ def demo(script: Any, scene: str) -> None:
             script,
             click.echo,
             None if script is not None else input,
-            scene,
+            scene=scene,
+            past=not no_past,
         )
     )
 

@@ -16,6 +16,7 @@ from liaison.bot.logging_setup import redact
 from liaison.sender.email_sender import EmailSender
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.services import inbox
+from liaison.services.broadcasts.delivery import plan_progress
 from liaison.services.clock import Clock
 from liaison.services.files.archive import sweep_orphans
 from liaison.services.health import record_heartbeat
@@ -66,6 +67,9 @@ def send_tick(sender: OutboxSender) -> Any:
             report = await sender.run_once()
             if report.sent or report.retried or report.failed or report.expired:
                 log.info("sent %s", report)
+            if report.sent or report.unreachable or report.failed:
+                # A broadcast's progress follows its sends within one tick, not one plan tick.
+                await plan_progress(sender.db, sender.clock.now())
 
         await beating(context.db, context.clock, "send", work)
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from liaison.handlers import (
+    broadcasts,
     calendar,
     checkin,
+    digest,
     enrolment,
     exports,
     fallback,
     free_input,
     help,
     organizer,
+    people,
     preferences,
+    reviews,
     schedule,
     selection,
     submissions,
@@ -31,6 +35,10 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     selection.register(app)
     exports.register(app)
     calendar.register(app)
+    digest.register(app)
+    people.register(app)
+    reviews.register(app)
+    broadcasts.register(app)
     submissions.register(app)
     checkin.register(app)
     # Free text, files and voice: after every command handler, before fallback.

@@ -1,4 +1,4 @@
-"""Role checks at the door: decorators for commands only organizers, or only staff, may use.
+"""Role checks at the door: organizers only, or staff (organizers and observers) to read.
 
 The services check again (services/authorization.py): this only answers early and
 politely, in the reader's language.
@@ -19,7 +19,8 @@ from liaison.ui.context import BotContext
 Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
-async def _refuse(update: Update, text: str) -> None:
+async def refuse(update: Update, text: str) -> None:
+    """Answers a refused command or button where the person will see it."""
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     else:
@@ -30,7 +31,7 @@ def organizer_only(callback: Callback) -> Callback:
     @functools.wraps(callback)
     async def wrapper(update: Update, context: BotContext) -> None:
         if context.actor is None or context.actor.role is not Role.ORGANIZER:
-            await _refuse(update, context.t("Only organizers can do this."))
+            await refuse(update, context.t("Only organizers can do this."))
             return
         await callback(update, context)
 
@@ -38,12 +39,12 @@ def organizer_only(callback: Callback) -> Callback:
 
 
 def staff_only(callback: Callback) -> Callback:
-    """For what organizers and observers may read and cadres may not."""
+    """Reading the cohort's records: organizers and observers; cadres are refused."""
 
     @functools.wraps(callback)
     async def wrapper(update: Update, context: BotContext) -> None:
         if context.actor is None or not context.actor.is_staff:
-            await _refuse(update, context.t("Only organizers and observers can see this."))
+            await refuse(update, context.t("Only organizers and observers can see this."))
             return
         await callback(update, context)
 

@@ -38,8 +38,18 @@ CADRE = [
     COMMON[-1],
 ]
 CANDIDATES = ("candidates", N_("Candidates ranked with their results: [TEST]"))
+# What staff read: the cohort, a person's record, the digest.
+STAFF = [
+    ("digest", N_("The daily digest, now")),
+    ("cohort", N_("The cohort at a glance")),
+    ("person", N_("A person's dossier: NAME")),
+]
 ORGANIZER = [
     *COMMON[:-1],
+    *STAFF,
+    ("review", N_("Review and score submissions: [ASSIGNMENT]")),
+    ("broadcast", N_("Send a notice to cadres or staff")),
+    ("broadcasts", N_("Recent notices and who acknowledged them")),
     ("absent", N_("Excuse a participant from check-ins: NAME FROM TO")),
     ("extend", N_("Give a participant more time: NAME ASSIGNMENT DATE")),
     ("note", N_("Record notes of a call: RUN TEXT")),
@@ -60,7 +70,7 @@ OBSERVER = [
 BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.CADRE: CADRE,
     Role.ORGANIZER: ORGANIZER,
-    Role.OBSERVER: OBSERVER,
+    Role.OBSERVER: [*OBSERVER[:-1], *STAFF, OBSERVER[-1]],
 }
 
 

@@ -8,7 +8,9 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from liaison.handlers.access import organizer_only
+from liaison.handlers.broadcasts import broadcast_input
 from liaison.handlers.replies import reply
+from liaison.handlers.reviews import review_input
 from liaison.services.checkins.absences import record_absence
 from liaison.services.checkins.conversation import NotYourRun
 from liaison.services.checkins.notes import add_note
@@ -62,11 +64,18 @@ async def on_note(update: Update, context: BotContext) -> None:
 
 
 async def consume_awaiting(update: Update, context: BotContext) -> bool:
-    """Takes a text message the person owes (notes of a call); True when it was consumed."""
+    """Takes a message the organizer owes (notes of a call, a review's feedback or due date,
+    a broadcast's text or file); True when it was consumed."""
     actor, message = context.actor, update.effective_message
     if actor is None or message is None or actor.role is not Role.ORGANIZER:
         return False
     awaiting = await get_awaiting(context.db, actor.person_id)
+    if awaiting and "review" in awaiting:
+        await review_input(update, context, awaiting)
+        return True
+    if awaiting and "broadcast" in awaiting:
+        await broadcast_input(update, context, awaiting)
+        return True
     if not awaiting or "note_run" not in awaiting:
         return False
     if not message.text:

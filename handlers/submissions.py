@@ -27,10 +27,11 @@ from liaison.services.submissions.drafts import (
 )
 from liaison.services.submissions.intake import add_file
 from liaison.services.submissions.versions import my_submissions, own_file, submit
-from liaison.storage.enums import DraftStep, ReviewStatus, Role
+from liaison.storage.enums import DraftStep, Role
 from liaison.ui.callbacks import BadCallback, SubmissionButton, pattern
 from liaison.ui.context import BotContext
 from liaison.ui.errors import error_text, too_large_text
+from liaison.ui.labels import review_name, score_text
 from liaison.ui.submissions import (
     CHOOSE,
     COMMAND_KINDS,
@@ -272,23 +273,18 @@ async def on_submissions(update: Update, context: BotContext) -> None:
     heading = t("Your submissions")
     lines = [f"<b>{escape(heading)}</b>"]
     buttons = []
-    statuses = {
-        ReviewStatus.PENDING: t("awaiting review"),
-        ReviewStatus.REVIEWED: t("reviewed"),
-        ReviewStatus.RETURNED: t("returned for changes"),
-    }
     for item in items:
         title = escape(t.pick(item.assignment_title_zh, item.assignment_title_en))
         parts = [
             t("version {version}").format(version=item.version),
             t.with_other_zone(item.submitted_at, actor.timezone, actor.home_timezone, full=True),
-            statuses[item.review_status],
+            review_name(item.review_status, t),
         ]
         if item.is_late:
             parts.append(t("late"))
         lines.append(f"• <b>{title}</b> — " + " · ".join(parts))
         if item.score is not None:
-            lines.append("   " + t("Score: {score}").format(score=t.number(item.score)))
+            lines.append("   " + t("Score: {score}").format(score=score_text(item.score, t)))
         if item.feedback:
             lines.append("   " + t("Feedback: {text}").format(text=escape(item.feedback)))
         for file in item.files:

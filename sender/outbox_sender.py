@@ -19,8 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from telegram import Bot, Message
-from telegram.constants import ParseMode
+from telegram import Bot
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -31,6 +30,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from liaison.sender.delivery import deliver
 from liaison.sender.pacer import Pacer
 from liaison.services.checkins.conversation import prompt_sent
 from liaison.services.clock import Clock
@@ -118,12 +118,7 @@ class OutboxSender:
         for _ in range(2):  # the second round only after a chat migration
             await self.pacer.wait(chat_id)
             try:
-                message: Message = await self.bot.send_message(
-                    chat_id,
-                    rendered.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=rendered.keyboard,
-                )
+                message_id = await deliver(self.bot, chat_id, rendered)
             except RetryAfter as exc:
                 delay = exc.retry_after
                 seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
@@ -167,7 +162,7 @@ class OutboxSender:
                 await finish(self.db, row.id, OutboxState.FAILED, str(exc.message))
                 report.failed += 1
                 return False
-            await mark_sent(self.db, row.id, chat_id, message.message_id, self.clock.now())
+            await mark_sent(self.db, row.id, chat_id, message_id, self.clock.now())
             report.sent += 1
             report.sent_keys.append(row.key)
             if row.kind is OutboxKind.CHECKIN_PROMPT:

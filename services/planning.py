@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from liaison.services.broadcasts.delivery import plan_progress
 from liaison.services.checkins.planning import PlanReport, plan_checkins
 from liaison.services.digest import plan_digests
 from liaison.services.submissions.drafts import drop_idle_drafts
@@ -25,6 +26,7 @@ async def plan_all(db: Database, now: datetime, data_dir: Path) -> TickReport:
     checkins = await plan_checkins(db, now)
     deadlines = await plan_deadlines(db, now)
     digests = await plan_digests(db, now)
+    await plan_progress(db, now)
     dropped = 0
     if deadlines.drafts_dropped:
         dropped = await drop_idle_drafts(db, data_dir, deadlines.drafts_dropped, now)

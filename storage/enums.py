@@ -6,7 +6,7 @@ same length, while Python code reads and writes the enum members, never bare str
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import TypeVar
 
 from sqlalchemy import Enum
@@ -86,9 +86,45 @@ class AssignmentKind(StrEnum):
 
 
 class ReviewStatus(StrEnum):
+    """Where a submitted version stands: awaiting review, accepted, or returned for revision."""
+
     PENDING = "pending"
     REVIEWED = "reviewed"
     RETURNED = "returned"
+
+
+class ReviewDecision(StrEnum):
+    """An organizer's decision on a submission; services/reviews/ applies it."""
+
+    ACCEPTED = "accepted"
+    REVISION = "revision"
+
+
+class BroadcastState(StrEnum):
+    """A notice being written, going out, sent to everyone, or dropped before sending."""
+
+    DRAFT = "draft"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class AudienceKind(StrEnum):
+    """Who a broadcast goes to."""
+
+    CADRES = "cadres"
+    PHASE = "phase"
+    ZONE = "zone"
+    PEOPLE = "people"
+    STAFF = "staff"
+
+
+class MediaKind(StrEnum):
+    """How a file sent by file_id is sent again: Telegram refuses a photo sent as a voice."""
+
+    DOCUMENT = "document"
+    PHOTO = "photo"
+    VOICE = "voice"
 
 
 class DraftStep(StrEnum):
@@ -155,6 +191,10 @@ class OutboxKind(StrEnum):
     DIGEST = "digest"
     SELECTION_OUTCOME = "selection_outcome"
     EMAIL_REFUSED_REPORT = "email_refused"
+    REVIEW_OUTCOME = "review_outcome"
+    BROADCAST = "broadcast"
+    BROADCAST_PROGRESS = "broadcast_progress"
+    BROADCAST_REPORT = "broadcast_report"
     # Sent by e-mail (sender/email_sender.py), never through Telegram.
     EMAIL_DIGEST = "email_digest"
     EMAIL_EXPORT = "email_export"
@@ -163,3 +203,12 @@ class OutboxKind(StrEnum):
 # The kinds the e-mail sender claims; the Telegram sender claims every other kind.
 EMAIL_KINDS = frozenset({OutboxKind.EMAIL_DIGEST, OutboxKind.EMAIL_EXPORT})
 TELEGRAM_KINDS = frozenset(set(OutboxKind) - EMAIL_KINDS)
+
+
+class OutboxPriority(IntEnum):
+    """Claim order before due time: lower goes first, so a big broadcast never holds up a
+    check-in prompt or an alert that comes due behind it."""
+
+    URGENT = 0
+    NORMAL = 1
+    BULK = 2

@@ -111,18 +111,3 @@ async def test_idle_draft_is_reminded_once_then_dropped_with_notice(harness: Har
     assert h.last_text(ZHANG).startswith("🗑 ")
     async with h.db.read() as session:
         assert list(await session.scalars(select(SubmissionDraft))) == []
-
-
-async def test_daily_digest_counts_the_day_for_organizers(harness: Harness) -> None:
-    h = harness
-    await h.enrol(ZHANG)
-    await h.enrol(ORGANIZER_CHEN)
-    await submit(h, ZHANG)
-    h.clock.set(datetime(2026, 10, 31, 0, 30, tzinfo=UTC))  # 08:30 in Beijing
-    await h.tick()
-    await h.dispatch()
-    digest = next(t for t in h.texts(ORGANIZER_CHEN) if t.startswith("📊"))
-    assert ZH("Submissions: {count} ({late} late)").format(count=1, late=0) in digest
-    assert "张伟" in digest
-    await h.tick()
-    assert sum(t.startswith("📊") for t in h.texts(ORGANIZER_CHEN)) == 1

@@ -33,7 +33,7 @@ def test_demo_script_walks_a_cadre_and_an_organizer_through_the_bot(
             ":quit",
         ]
     )
-    result = CliRunner().invoke(main, ["demo", "--script", "-"], input=script, env=env)
+    result = CliRunner().invoke(main, ["demo", "--no-past", "--script", "-"], input=script, env=env)
     assert result.exit_code == 0, result.output
     out = result.output
     assert "you are now 王思远 (cadre)" in out
@@ -44,7 +44,10 @@ def test_demo_script_walks_a_cadre_and_an_organizer_through_the_bot(
 
 def test_demo_refuses_unknown_people_and_buttons(env: dict[str, str]) -> None:
     result = CliRunner().invoke(
-        main, ["demo", "--script", "-"], input=":as 无名氏\n:tap 9\n:wait soon\n", env=env
+        main,
+        ["demo", "--no-past", "--script", "-"],
+        input=":as 无名氏\n:tap 9\n:wait soon\n",
+        env=env,
     )
     assert result.exit_code == 0, result.output
     assert "nobody called 无名氏" in result.output

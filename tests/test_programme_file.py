@@ -180,3 +180,34 @@ async def test_session_times_are_stored_in_utc(db: Database) -> None:
     assert rows["mon-after-dst"].starts_at.isoformat() == "2026-11-02T14:00:00+00:00"
     assert rows["chengdu-lecture"].timezone == "Asia/Shanghai"
     assert rows["chengdu-lecture"].starts_at.isoformat() == "2026-09-10T06:00:00+00:00"
+
+
+def test_rubric_is_loaded_with_its_scales_and_weights(tmp_path: Path) -> None:
+    plan = plan_programme(PROGRAMME_FILE)
+    stage = next(a for a in plan.assignments if a.key == "stage-1")
+    assert [(c["key"], c["scale"], c["weight"]) for c in stage.rubric] == [
+        ("content", 5, 3),
+        ("writing", 4, 1),
+    ]
+    assert next(a for a in plan.assignments if a.key == "paper").rubric == []
+
+
+def test_rubric_scale_out_of_range_names_file_line_and_path(tmp_path: Path) -> None:
+    path = broken(tmp_path, "        scale: 4\n", "        scale: 40\n")
+    line = line_of(path, "scale: 40")
+    (message,) = messages(path)
+    assert message.startswith(f"programme.yaml:{line} assignments[0].rubric[1].scale: ")
+    assert "10" in message
+
+
+def test_rubric_with_a_duplicate_criterion_or_a_zero_weight_is_refused(tmp_path: Path) -> None:
+    path = broken(tmp_path, "      - key: writing\n", "      - key: content\n")
+    first = line_of(path, "- key: content")
+    assert messages(path) == [
+        f"programme.yaml:{line} assignments[0].rubric[{index}].key: "
+        "duplicate criterion key 'content'"
+        for index, line in ((0, first), (1, first + 4))
+    ]
+    path = broken(tmp_path, "        weight: 1\n", "        weight: 0\n", "zero.yaml")
+    (message,) = messages(path)
+    assert "assignments[0].rubric[1].weight" in message and "greater than 0" in message

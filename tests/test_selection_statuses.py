@@ -172,8 +172,9 @@ async def test_digest_lists_as_overdue_only_those_the_work_is_for(sample: Databa
     digest = await build_digest(sample, SAMPLE_ID, datetime(2014, 12, 12, 0, 0, tzinfo=UTC))
     overdue: dict[str, set[str]] = {}
     titles = {a.title_zh: a.key for a in PLAN.assignments}
-    for name, title_zh, _title_en in digest.overdue:
-        overdue.setdefault(name, set()).add(titles[title_zh])
+    for group in digest.overdue:
+        for name in group.missing:
+            overdue.setdefault(name, set()).add(titles[group.title_zh])
     assert overdue == {BY_STATUS[status]: keys for status, keys in EXPECTED_REMINDERS.items()}
     assert digest.selection is None
     async with sample.read() as session:
@@ -194,9 +195,9 @@ async def test_digest_silence_and_unreachable_lines_leave_out_those_no_longer_fo
             if person.name in STATUSES:
                 person.unreachable_at = TUESDAYS["theory"]
     digest = await build_digest(sample, SAMPLE_ID, datetime(2014, 9, 6, 0, 0, tzinfo=UTC))
-    assert set(digest.silent) == {BY_STATUS[s] for s in PROMPTED}
+    assert {p.name for p in digest.silent} == {BY_STATUS[s] for s in PROMPTED}
     gone = {PersonStatus.WITHDRAWN, PersonStatus.NOT_SELECTED}
-    assert set(digest.unreachable) == {n for n, s in STATUSES.items() if s not in gone}
+    assert {p.name for p in digest.unreachable} == {n for n, s in STATUSES.items() if s not in gone}
 
 
 async def test_digest_during_the_selection_speaks_of_the_selection(sample: Database) -> None:

@@ -338,7 +338,7 @@ async def test_submissions_lists_versions_and_returns_own_files_only(harness: Ha
     await h.send(h.updates.command(ZHANG, "/submissions"))
     text = h.last_text(ZHANG)
     assert "第一阶段报告" in text and ZH("version {version}").format(version=1) in text
-    assert "结构清晰，请补充数据。" in text and ZH("reviewed") in text
+    assert "结构清晰，请补充数据。" in text and ZH("accepted") in text
     await h.send(h.updates.callback(ZHANG, SubmissionButton("f", stored.id).encode()))
     assert h.request.sent("sendDocument")[-1]["document"] == "mine"
     await h.enrol(WANG)

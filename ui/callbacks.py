@@ -145,6 +145,71 @@ class SelectionButton:
             raise BadCallback(data) from exc
 
 
+def _int_button(prefix: str, data: str) -> int:
+    """The number after ``prefix:``; anything else is a forged or stale button."""
+    head, _, value = data.partition(":")
+    if head != prefix or not value.isdigit() or len(value) > 12:
+        raise BadCallback(data)
+    return int(value)
+
+
+@dataclass(frozen=True)
+class CohortButton:
+    """A page of /cohort."""
+
+    PREFIX = "co1"
+    page: int
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, str(self.page))
+
+    @classmethod
+    def decode(cls, data: str) -> CohortButton:
+        return cls(_int_button(cls.PREFIX, data))
+
+
+@dataclass(frozen=True)
+class PersonButton:
+    """One person's dossier, chosen from a list of people a name matched."""
+
+    PREFIX = "pe1"
+    person_id: int
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, str(self.person_id))
+
+    @classmethod
+    def decode(cls, data: str) -> PersonButton:
+        return cls(_int_button(cls.PREFIX, data))
+
+
+@dataclass(frozen=True)
+class ReviewButton:
+    """o(pen) a submission, s(core) criterion ``a`` with ``b`` points, k (pick criterion a),
+    a(ccept), r(evision: ask the due time), d(ue in ``a`` days), x (release), or f(ilter)
+    the queue by assignment ``id``."""
+
+    PREFIX = "rv1"
+    ACTIONS = frozenset("oskardxf")
+    action: str
+    id: int
+    a: int = 0
+    b: int = 0
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.action, str(self.id), str(self.a), str(self.b))
+
+    @classmethod
+    def decode(cls, data: str) -> ReviewButton:
+        try:
+            prefix, action, ident, a, b = data.split(":")
+            if prefix != cls.PREFIX or action not in cls.ACTIONS:
+                raise BadCallback(data)
+            return cls(action, int(ident), int(a), int(b))
+        except ValueError as exc:
+            raise BadCallback(data) from exc
+
+
 @dataclass(frozen=True)
 class ExportButton:
     """b(uild) an export, or m(ail) it to the organizer's own address."""
@@ -162,3 +227,43 @@ class ExportButton:
         if len(parts) != 3 or parts[0] != cls.PREFIX or parts[1] not in {"b", "m"}:
             raise BadCallback(data)
         return cls(parts[1], parts[2])
+
+
+@dataclass(frozen=True)
+class BroadcastButton:
+    """Composing a broadcast: a(udience kind c/p/z/n/s), p(hase id), z(one index),
+    k (toggle "Got it"), y (confirm), x (cancel)."""
+
+    PREFIX = "bc1"
+    ACTIONS = frozenset("apzkyx")
+    action: str
+    id: int
+    value: str = ""
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, self.action, str(self.id), self.value)
+
+    @classmethod
+    def decode(cls, data: str) -> BroadcastButton:
+        try:
+            prefix, action, ident, value = data.split(":")
+            if prefix != cls.PREFIX or action not in cls.ACTIONS:
+                raise BadCallback(data)
+            return cls(action, int(ident), value)
+        except ValueError as exc:
+            raise BadCallback(data) from exc
+
+
+@dataclass(frozen=True)
+class AckButton:
+    """A recipient's "Got it" under a broadcast."""
+
+    PREFIX = "ba1"
+    broadcast_id: int
+
+    def encode(self) -> str:
+        return _encode(self.PREFIX, str(self.broadcast_id))
+
+    @classmethod
+    def decode(cls, data: str) -> AckButton:
+        return cls(_int_button(cls.PREFIX, data))

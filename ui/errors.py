@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from liaison.services.broadcasts.errors import (
+    EmptyAudience,
+    EmptyBroadcast,
+    NoSuchBroadcast,
+    NotARecipient,
+    UnknownNames,
+)
 from liaison.services.checkins.answers import InvalidAnswer
 from liaison.services.checkins.conversation import (
     NoOpenRun,
@@ -32,6 +39,16 @@ from liaison.services.errors import (
 )
 from liaison.services.exports.errors import UnknownExport, UnknownProgramme
 from liaison.services.mail.errors import MailDisabled, NoEmailAddress
+from liaison.services.reviews.errors import (
+    NoSuchSubmission,
+    ReviewDecided,
+    ReviewTaken,
+    RevisionDueInPast,
+    RubricIncomplete,
+)
+from liaison.services.reviews.errors import (
+    ScoreOutOfRange as RubricScoreOutOfRange,
+)
 from liaison.services.selection.errors import (
     NotACandidate,
     NothingToConfirm,
@@ -219,6 +236,27 @@ _TEXTS: dict[type[DomainError], Render] = {
         "You have no e-mail address on the roster. Ask for it to be added, then try again."
     ),
     MailDisabled: lambda e, t: t("Sending by e-mail is not set up on this installation."),
+    # Reviews
+    NoSuchSubmission: lambda e, t: t("This button is no longer valid."),
+    ReviewTaken: lambda e, t: t(
+        "{name} is reviewing this submission right now; choose another one."
+    ).format(name=escape(str(e))),
+    ReviewDecided: lambda e, t: t(
+        "This submission has already been reviewed, or a newer version has come in."
+    ),
+    RubricScoreOutOfRange: lambda e, t: t("That score is not on this criterion's scale."),
+    RubricIncomplete: lambda e, t: t("Score every criterion before accepting."),
+    RevisionDueInPast: lambda e, t: t("The new due time must be in the future."),
+    # Broadcasts
+    NoSuchBroadcast: lambda e, t: t("This broadcast was already sent or cancelled."),
+    EmptyAudience: lambda e, t: t(
+        "Nobody is in this audience, so nothing can be sent. Choose another audience."
+    ),
+    EmptyBroadcast: lambda e, t: t("The notice is empty. Send its text or a file first."),
+    NotARecipient: lambda e, t: t("This button is no longer valid."),
+    UnknownNames: lambda e, t: t(
+        "These names fit nobody or several people: {names}. Send the names again."
+    ).format(names=escape(str(e))),
 }
 
 

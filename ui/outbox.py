@@ -13,16 +13,19 @@ from datetime import datetime
 
 from telegram import InlineKeyboardMarkup
 
+from liaison.services.broadcasts.delivery import delivery
 from liaison.services.checkins.alerts import alerts_of
 from liaison.services.checkins.views import view_run
 from liaison.services.digest import build_digest
 from liaison.services.outbox.payloads import (
+    BroadcastPayload,
     DeadlinePayload,
     DigestPayload,
     DraftPayload,
     DroppedDraftPayload,
     EmailRefusedPayload,
     ExpiredPayload,
+    ReviewPayload,
     RunPayload,
     SelectionOutcomePayload,
     SubmissionPayload,
@@ -31,18 +34,34 @@ from liaison.services.outbox.payloads import (
 )
 from liaison.services.outbox.queue import Claimed
 from liaison.services.people import Actor, actor_by_id
+from liaison.services.reviews.review import outcome
 from liaison.services.selection.outcome import outcome_view
 from liaison.services.submissions.assignments import assignment_view
 from liaison.services.submissions.drafts import draft_exists
 from liaison.services.submissions.versions import has_submitted, submission_summary
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, RunState
+from liaison.storage.enums import MediaKind, OutboxKind, RunState
+from liaison.ui.broadcasts import notice, progress, report
 from liaison.ui.checkin import answer_text, greeting, start_keyboard
 from liaison.ui.digest import render_digest
+from liaison.ui.digest_chart import chart_png
 from liaison.ui.i18n import Translator, choose_locale, translator
+from liaison.ui.media import Media
+from liaison.ui.reviews import outcome_text
 from liaison.ui.selection import render_outcome
 from liaison.ui.submissions import KIND_COMMAND
 from liaison.ui.text import escape
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a renderer returns when a text and keyboard are not enough: a file to send
+    before the text (a chart, a voice note), or a message of the reader's to edit."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    media: Media | None = None
+    edit_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,8 @@ class Rendered:
     chat_id: int
     text: str
     keyboard: InlineKeyboardMarkup | None = None
+    media: Media | None = None
+    edit_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +84,7 @@ class Reading:
     now: datetime
 
 
-Renderer = Callable[[Reading], Awaitable[tuple[str, InlineKeyboardMarkup | None] | None]]
+Renderer = Callable[[Reading], Awaitable[tuple[str, InlineKeyboardMarkup | None] | Shown | None]]
 
 
 async def _checkin_prompt(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
@@ -221,10 +242,47 @@ async def _draft_dropped(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] 
     return "🗑 " + text, None
 
 
-async def _digest(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
+async def _digest(r: Reading) -> Shown | None:
     payload = as_payload(r.row.payload, DigestPayload)
     digest = await build_digest(r.db, payload.programme_id, payload.until)
-    return render_digest(digest, r.reader, r.t), None
+    media = None
+    if digest.has_chart and not digest.quiet:
+        media = Media(MediaKind.PHOTO, await chart_png(digest, r.t), "digest.png")
+    return Shown(render_digest(digest, r.reader, r.t), media=media)
+
+
+async def _review_outcome(r: Reading) -> Shown | None:
+    found = await outcome(r.db, as_payload(r.row.payload, ReviewPayload).review_id)
+    if found is None:
+        return None
+    command = "/" + KIND_COMMAND.get(found.view.assignment_kind, "report")
+    media = Media(MediaKind.VOICE, found.voice_file_id) if found.voice_file_id else None
+    return Shown(outcome_text(found.view, r.reader, r.t, command), media=media)
+
+
+async def _broadcast(r: Reading) -> Shown | None:
+    found = await delivery(
+        r.db, as_payload(r.row.payload, BroadcastPayload).broadcast_id, counts=False
+    )
+    if found is None:
+        return None
+    media = None
+    if found.file_id is not None and found.file_kind is not None:
+        media = Media(found.file_kind, found.file_id, found.file_name)
+    text, keyboard = notice(found, r.t)
+    return Shown(text, keyboard, media)
+
+
+async def _broadcast_progress(r: Reading) -> Shown | None:
+    found = await delivery(r.db, as_payload(r.row.payload, BroadcastPayload).broadcast_id)
+    if found is None or found.status_message_id is None:
+        return None
+    return Shown(progress(found, r.t), edit_message_id=found.status_message_id)
+
+
+async def _broadcast_report(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    found = await delivery(r.db, as_payload(r.row.payload, BroadcastPayload).broadcast_id)
+    return (report(found, r.t), None) if found is not None else None
 
 
 async def _selection_outcome(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
@@ -264,6 +322,10 @@ RENDERERS: dict[OutboxKind, Renderer] = {
     OutboxKind.DIGEST: _digest,
     OutboxKind.SELECTION_OUTCOME: _selection_outcome,
     OutboxKind.EMAIL_REFUSED_REPORT: _email_refused,
+    OutboxKind.REVIEW_OUTCOME: _review_outcome,
+    OutboxKind.BROADCAST: _broadcast,
+    OutboxKind.BROADCAST_PROGRESS: _broadcast_progress,
+    OutboxKind.BROADCAST_REPORT: _broadcast_report,
 }
 
 
@@ -281,5 +343,9 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
     shown = await RENDERERS[row.kind](Reading(db, row, reader, _translator(reader), now))
     if shown is None:
         return None
+    if isinstance(shown, Shown):
+        return Rendered(
+            reader.chat_id, shown.text, shown.keyboard, shown.media, shown.edit_message_id
+        )
     text, keyboard = shown
     return Rendered(reader.chat_id, text, keyboard)

@@ -1,10 +1,11 @@
 """The offline demo: talk to the bot as any person of the sample programme, no token needed.
 
 The real Application runs over the recording transport; a fake clock starts inside the
-sample programme's practicum, so schedules, check-ins and deadlines have something to show,
-or, with the selection scene, on the morning of the final selection, the 23 candidates
-shortlisted and their results recorded. Lines typed are sent as that person's messages;
-`:` lines steer the demo.
+sample programme's practicum, after five weeks of history played through the real
+services (bot/sandbox/history.py), so schedules, check-ins, deadlines, the digest, the
+cohort, dossiers and reviews all have something to show; or, with the selection scene, on
+the morning of the final selection, the 23 candidates shortlisted and their results
+recorded. Lines typed are sent as that person's messages; `:` lines steer the demo.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy import select
 from liaison.bot.application import LiaisonApplication, build_application
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Call, RecordingRequest
 from liaison.bot.sandbox.fake_updates import FakeUser, UpdateFactory
+from liaison.bot.sandbox.history import ENROLLED_AT, build_history, fingerprint
 from liaison.bot.settings import Settings
 from liaison.services.clock import FakeClock
 from liaison.services.planning import plan_all
@@ -108,6 +110,10 @@ class Demo:
             self.out(f"\n! [{who}] {params['text']}")
         elif call.method == "sendDocument":
             self.out(f"\n→ [{who}] (document {params.get('filename') or params.get('document')})")
+        elif call.method == "sendPhoto":
+            self.out(f"\n→ [{who}] (photo: a chart or picture; open it in Telegram)")
+        elif call.method == "sendVoice":
+            self.out(f"\n→ [{who}] (voice message)")
 
     async def handle(self, line: str) -> bool:
         """Runs one line; False when the demo should end."""
@@ -230,27 +236,72 @@ def _rewind_to_selection(person: Person) -> None:
         person.timezone = "Asia/Shanghai"
 
 
-async def build_demo(data_dir: Path, out: Callable[[str], None], scene: str = "practicum") -> Demo:
-    """A fresh demo database with the sample programme, everyone enrolled."""
-    start = SCENES[scene]
-    demo_dir = data_dir / "demo"
-    shutil.rmtree(demo_dir, ignore_errors=True)
-    demo_dir.mkdir(parents=True)
-    db = Database.from_url(f"sqlite+aiosqlite:///{demo_dir / 'demo.db'}")
+def _past_copy(data_dir: Path) -> Path:
+    """Where a played past is kept between runs, named for the code that played it."""
+    return data_dir / "demo-cache" / f"past-{fingerprint()}.db"
+
+
+async def _keep_past(db: Database, database: Path, copy: Path) -> None:
+    """Saves the played past, so the next start copies it instead of playing it again."""
+    async with db.engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    for old in copy.parent.glob("past-*.db"):
+        old.unlink(missing_ok=True)
+    partial = copy.with_suffix(".part")
+    await asyncio.to_thread(shutil.copyfile, database, partial)
+    partial.replace(copy)
+
+
+async def _fresh(db: Database) -> None:
+    """The sample programme and roster, everyone enrolled."""
     async with db.engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     await load_programme(db, PROGRAMME_FILE)
     await import_roster(db, PROGRAMME_ID, ROSTER_FILE)
-    clock = FakeClock(start)
-    people: dict[str, Persona] = {}
     async with db.transaction() as session:
         rows = await session.scalars(select(Person).order_by(Person.id))
         for index, person in enumerate(rows):
-            user_id = 100_000 + index
-            person.telegram_user_id = person.telegram_chat_id = user_id
-            person.enrolled_at = start - timedelta(days=60)
-            if scene == "selection":
+            person.telegram_user_id = person.telegram_chat_id = 100_000 + index
+            person.enrolled_at = ENROLLED_AT
+
+
+async def build_demo(
+    data_dir: Path,
+    out: Callable[[str], None],
+    *,
+    scene: str = "practicum",
+    past: bool = True,
+) -> Demo:
+    """A fresh demo database with the sample programme, everyone enrolled, and (unless
+    ``past`` is False) the weeks before the demo's clock played through the services.
+
+    A played past is kept under ``<data dir>/demo-cache`` and copied on the next start
+    while the code that plays it is unchanged: only the first start takes a while. The
+    selection scene has no past: it starts months before the practicum."""
+    start = SCENES[scene]
+    past = past and scene == "practicum"
+    demo_dir = data_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    demo_dir.mkdir(parents=True)
+    database = demo_dir / "demo.db"
+    copy = _past_copy(data_dir) if past else None
+    replayed = copy is not None and copy.exists()
+    if copy is not None and replayed:
+        await asyncio.to_thread(shutil.copyfile, copy, database)
+    db = Database.from_url(f"sqlite+aiosqlite:///{database}")
+    if not replayed:
+        await _fresh(db)
+    if scene == "selection":
+        async with db.transaction() as session:
+            for person in await session.scalars(select(Person)):
+                person.enrolled_at = start - timedelta(days=60)
                 _rewind_to_selection(person)
+    clock = FakeClock(start)
+    people: dict[str, Persona] = {}
+    async with db.read() as session:
+        for person in await session.scalars(select(Person).order_by(Person.id)):
+            user_id = int(person.telegram_user_id or 0)
             language = "en" if person.locale == "en" else "zh-hans"
             people[person.name] = Persona(
                 person.id, person.name, person.role, FakeUser(user_id, person.name, language)
@@ -264,8 +315,12 @@ async def build_demo(data_dir: Path, out: Callable[[str], None], scene: str = "p
     app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)
     app.bot_data.sender.pacer = _InstantPacer()  # type: ignore[assignment]
     demo = Demo(app, request, db, clock, settings, people, out)
-    request.on_call = demo.show
     await app.initialize()
+    if copy is not None and not replayed:
+        await build_history(db, clock, app.bot_data.sender, demo_dir, DEMO_START)
+        await _keep_past(db, database, copy)
+    request.clear()
+    request.on_call = demo.show
     demo.updates = UpdateFactory(app.bot)
     demo.current = next(p for p in people.values() if p.role == "cadre")
     return demo
@@ -276,10 +331,15 @@ async def run_demo(
     lines: Iterable[str] | None,
     out: Callable[[str], None],
     read: Callable[[str], str] | None = None,
+    *,
     scene: str = "practicum",
+    past: bool = True,
 ) -> None:
     """Runs the demo over the given lines, or interactively with ``read`` as the prompt."""
-    demo = await build_demo(data_dir, out, scene)
+    past = past and scene == "practicum"
+    if past and not _past_copy(data_dir).exists():
+        out("(playing the weeks before the demo's clock once; later starts reuse them)")
+    demo = await build_demo(data_dir, out, scene=scene, past=past)
     out(HELP)
     assert demo.current is not None
     out(

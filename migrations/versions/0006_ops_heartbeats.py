@@ -1,7 +1,7 @@
 """heartbeats of the running jobs, for liaison status and /healthz
 
 Revision ID: 0006_ops
-Revises: 0004_selection
+Revises: 0005_organizers
 Create Date: 2026-11-28 00:40:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_ops"
-down_revision: str | None = "0004_selection"
+down_revision: str | None = "0005_organizers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

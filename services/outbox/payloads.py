@@ -58,6 +58,8 @@ class DroppedDraftPayload(Payload):
 
 
 class DigestPayload(Payload):
+    """``until`` is the digest's instant: it covers the cadres' local day before it."""
+
     programme_id: str
     until: AwareDatetime
 
@@ -84,6 +86,18 @@ class EmailExportPayload(Payload):
     locale: str | None = None
 
 
+class ReviewPayload(Payload):
+    """A review's outcome for the cadre: decision, score and feedback come from the row."""
+
+    review_id: int
+
+
+class BroadcastPayload(Payload):
+    """A broadcast message, its progress edit or its final report to the author."""
+
+    broadcast_id: int
+
+
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.CHECKIN_PROMPT: RunPayload,
     OutboxKind.CHECKIN_REMINDER: RunPayload,
@@ -101,6 +115,10 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.EMAIL_REFUSED_REPORT: EmailRefusedPayload,
     OutboxKind.EMAIL_DIGEST: DigestPayload,
     OutboxKind.EMAIL_EXPORT: EmailExportPayload,
+    OutboxKind.REVIEW_OUTCOME: ReviewPayload,
+    OutboxKind.BROADCAST: BroadcastPayload,
+    OutboxKind.BROADCAST_PROGRESS: BroadcastPayload,
+    OutboxKind.BROADCAST_REPORT: BroadcastPayload,
 }
 
 P = TypeVar("P", bound=Payload)

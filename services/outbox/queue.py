@@ -19,13 +19,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liaison.services.outbox.payloads import Payload, check_payload, dump, parse_payload
 from liaison.services.outbox.states import FINAL, move_row
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, OutboxState
+from liaison.storage.enums import OutboxKind, OutboxPriority, OutboxState
 from liaison.storage.models import OutboxMessage
 from liaison.storage.queries import upsert_insert
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
+
+# What is claimed first when many rows are due: alerts and escalations before everything,
+# broadcasts after everything (docs/outbox.md). Kinds not named here are NORMAL.
+PRIORITIES: dict[OutboxKind, OutboxPriority] = {
+    OutboxKind.CHECKIN_ALERT: OutboxPriority.URGENT,
+    OutboxKind.CHECKIN_ESCALATION: OutboxPriority.URGENT,
+    OutboxKind.UNREACHABLE_REPORT: OutboxPriority.URGENT,
+    OutboxKind.BROADCAST_PROGRESS: OutboxPriority.URGENT,
+    OutboxKind.BROADCAST: OutboxPriority.BULK,
+}
+
+
+def priority_of(kind: OutboxKind) -> OutboxPriority:
+    return PRIORITIES.get(kind, OutboxPriority.NORMAL)
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,7 @@ class Claimed:
     due_at: datetime
     expires_at: datetime | None
     attempts: int
+    priority: int = int(OutboxPriority.NORMAL)
 
 
 async def enqueue(session: AsyncSession, planned: Planned) -> bool:
@@ -62,6 +77,7 @@ async def enqueue(session: AsyncSession, planned: Planned) -> bool:
         "payload": dump(planned.payload),
         "due_at": planned.due_at,
         "expires_at": planned.expires_at,
+        "priority": int(priority_of(planned.kind)),
         "state": OutboxState.PENDING,
         "attempts": 0,
     }
@@ -81,7 +97,7 @@ async def claim_due(
     lease: timedelta = timedelta(minutes=2),
     kinds: Collection[OutboxKind] | None = None,
 ) -> list[Claimed]:
-    """Claims due rows (of ``kinds`` only, when given) for this worker in one statement.
+    """Claims due rows for this worker in one statement, by priority, then due time.
 
     On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent
     senders split the rows between them; on SQLite the single writer serialises it.
@@ -101,7 +117,7 @@ async def claim_due(
                 ),
             )
         )
-        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .order_by(OutboxMessage.priority, OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -130,10 +146,11 @@ async def claim_due(
                 row.due_at,
                 row.expires_at,
                 row.attempts,
+                row.priority,
             )
             for row in rows
         ]
-    claimed.sort(key=lambda c: (c.due_at, c.id))
+    claimed.sort(key=lambda c: (c.priority, c.due_at, c.id))
     return claimed
 
 

@@ -71,7 +71,8 @@ class PlannedAssignment:
     closes_at: datetime | None
     timezone: str
     formats: list[str]
-    audience: Audience | None = None
+    audience: Audience | None
+    rubric: list[dict[str, Any]]
 
 
 @dataclass
@@ -201,6 +202,7 @@ def plan_programme(path: Path) -> ProgrammePlan:
             problems.append(doc.problem((*loc, "opens"), "must be before due"))
         if due and closes and closes < due:
             problems.append(doc.problem((*loc, "closes"), "must not be before due"))
+        problems += _duplicates(doc.problem, task.rubric, (*loc, "rubric"), "criterion")
         if due:
             plan.assignments.append(
                 PlannedAssignment(
@@ -217,6 +219,16 @@ def plan_programme(path: Path) -> ProgrammePlan:
                     zone_name,
                     task.formats,
                     task.audience,
+                    [
+                        {
+                            "key": criterion.key,
+                            "zh": criterion.title.zh,
+                            "en": criterion.title.english(),
+                            "scale": criterion.scale,
+                            "weight": criterion.weight,
+                        }
+                        for criterion in task.rubric
+                    ],
                 )
             )
 
@@ -331,6 +343,7 @@ async def apply_plan(session: AsyncSession, plan: ProgrammePlan) -> LoadResult:
         row.closes_at = task.closes_at
         row.formats = task.formats
         row.audience = task.audience
+        row.rubric = task.rubric
         session.add(row)
     kept_with_work = 0
     for stale in assignments.values():

@@ -114,6 +114,15 @@ class SessionDef(Strict):
     audience: Audience | None = None
 
 
+class CriterionDef(Strict):
+    """One rubric criterion: scored with buttons from 1 to ``scale``, counted by ``weight``."""
+
+    key: Key
+    title: Text
+    scale: int = Field(default=5, ge=2, le=10)
+    weight: float = Field(default=1, gt=0, le=100)
+
+
 class AssignmentDef(Strict):
     key: Key
     kind: AssignmentKind
@@ -126,6 +135,7 @@ class AssignmentDef(Strict):
     timezone: TimeZoneName | None = None
     formats: list[str] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
     audience: Audience | None = None
+    rubric: list[CriterionDef] = Field(default_factory=list)
 
     @field_validator("formats")
     @classmethod

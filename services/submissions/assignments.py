@@ -13,7 +13,7 @@ from liaison.services.audience import audience_rule
 from liaison.services.people import Actor
 from liaison.services.submissions.errors import AssignmentClosed, NotYourAssignment
 from liaison.storage.database import Database
-from liaison.storage.enums import AssignmentKind, Role
+from liaison.storage.enums import AssignmentKind, ReviewStatus, Role
 from liaison.storage.models import Assignment, Extension, Submission
 
 
@@ -63,6 +63,24 @@ async def view_of(session: AsyncSession, assignment: Assignment, person_id: int)
     )
 
 
+async def done_people(session: AsyncSession, assignment_id: int) -> set[int]:
+    """Who has handed this assignment in: their latest version was not returned for revision.
+
+    A revision request reopens the assignment for that cadre, with its reminders, until a
+    new version comes in.
+    """
+    latest: dict[int, tuple[int, ReviewStatus]] = {}
+    rows = await session.execute(
+        select(Submission.person_id, Submission.version, Submission.review_status).where(
+            Submission.assignment_id == assignment_id
+        )
+    )
+    for person_id, version, status in rows:
+        if person_id not in latest or version > latest[person_id][0]:
+            latest[person_id] = (version, status)
+    return {pid for pid, (_, status) in latest.items() if status is not ReviewStatus.RETURNED}
+
+
 def is_closed(assignment: Assignment, now: datetime) -> bool:
     return assignment.closes_at is not None and assignment.closes_at <= now
 
@@ -70,6 +88,18 @@ def is_closed(assignment: Assignment, now: datetime) -> bool:
 def is_open(assignment: Assignment, now: datetime) -> bool:
     not_yet = assignment.opens_at is not None and assignment.opens_at > now
     return not not_yet and not is_closed(assignment, now)
+
+
+async def open_for(
+    session: AsyncSession, assignment: Assignment, person_id: int, now: datetime
+) -> bool:
+    """Open to this cadre: opened, and not closed, unless their own due time (an extension,
+    or a revision an organizer asked for) runs past the closing."""
+    if is_open(assignment, now):
+        return True
+    if assignment.opens_at is not None and assignment.opens_at > now:
+        return False
+    return await due_for(session, assignment, person_id) > now
 
 
 def archive_dir(programme_id: str, person_id: int, assignment_key: str, leaf: str) -> Path:
@@ -91,7 +121,7 @@ async def assignment_for(
     rule = await audience_rule(session, actor.programme_id)
     if not rule.gets_assignment(actor.status, assignment):
         raise NotYourAssignment()
-    if not is_open(assignment, now):
+    if not await open_for(session, assignment, actor.person_id, now):
         raise AssignmentClosed()
     return assignment
 
@@ -109,8 +139,9 @@ async def open_assignments(
         )
         return [
             await view_of(session, assignment, actor.person_id)
-            for assignment in rows
-            if is_open(assignment, now) and rule.gets_assignment(actor.status, assignment)
+            for assignment in list(rows)
+            if rule.gets_assignment(actor.status, assignment)
+            and await open_for(session, assignment, actor.person_id, now)
         ]
 
 

@@ -17,6 +17,7 @@ from liaison.services.audience import audience_rule
 from liaison.services.outbox.payloads import DeadlinePayload, DraftPayload
 from liaison.services.outbox.queue import Planned, enqueue
 from liaison.services.programmes.settings import settings_of
+from liaison.services.submissions.assignments import done_people
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, Role
 from liaison.storage.models import (
@@ -24,7 +25,6 @@ from liaison.storage.models import (
     Extension,
     Person,
     Programme,
-    Submission,
     SubmissionDraft,
 )
 
@@ -79,11 +79,7 @@ async def _programme_deadlines(
                 select(Extension).where(Extension.assignment_id == assignment.id)
             )
         }
-        submitted = set(
-            await session.scalars(
-                select(Submission.person_id).where(Submission.assignment_id == assignment.id)
-            )
-        )
+        submitted = await done_people(session, assignment.id)
         for person in cadres:
             if person.id in submitted or not rule.gets_assignment(person.status, assignment):
                 continue

@@ -16,8 +16,10 @@ from liaison.services.programmes.settings import SubmissionNotices, settings_of
 from liaison.services.submissions.assignments import (
     AssignmentView,
     archive_dir,
+    done_people,
     due_for,
     is_closed,
+    open_for,
     view_of,
 )
 from liaison.services.submissions.drafts import DraftFile
@@ -99,7 +101,7 @@ async def submit(
         if draft is None:
             raise NoDraft()
         assignment = await session.get_one(Assignment, draft.assignment_id)
-        if is_closed(assignment, now):
+        if is_closed(assignment, now) and not await open_for(session, assignment, person_id, now):
             raise AssignmentClosed()
         stored_files = list(
             await session.scalars(select(StoredFile).where(StoredFile.draft_id == draft.id))
@@ -231,10 +233,6 @@ async def submission_summary(db: Database, submission_id: int) -> SubmissionSumm
 
 
 async def has_submitted(db: Database, person_id: int, assignment_id: int) -> bool:
+    """Handed in, and not returned for revision since (reminders stop here)."""
     async with db.read() as session:
-        found = await session.scalar(
-            select(Submission.id)
-            .where(Submission.person_id == person_id, Submission.assignment_id == assignment_id)
-            .limit(1)
-        )
-        return found is not None
+        return person_id in await done_people(session, assignment_id)

@@ -8,11 +8,13 @@ from liaison.storage.models.assignments import (
     SubmissionDraft,
 )
 from liaison.storage.models.audit import AuditEvent
+from liaison.storage.models.broadcasts import Broadcast, BroadcastRecipient
 from liaison.storage.models.inbox import InboxUpdate
 from liaison.storage.models.operations import Heartbeat
 from liaison.storage.models.outbox import OutboxMessage
 from liaison.storage.models.people import EnrolmentCode, Person
 from liaison.storage.models.programme import Phase, Programme, Session
+from liaison.storage.models.reviews import Review
 from liaison.storage.models.selection import SelectionMark, TestResult
 from liaison.storage.models.surveys import (
     Absence,
@@ -26,6 +28,8 @@ __all__ = [
     "Absence",
     "Assignment",
     "AuditEvent",
+    "Broadcast",
+    "BroadcastRecipient",
     "EnrolmentCode",
     "Extension",
     "Heartbeat",
@@ -34,6 +38,7 @@ __all__ = [
     "Person",
     "Phase",
     "Programme",
+    "Review",
     "SelectionMark",
     "Session",
     "StoredFile",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -39,6 +40,8 @@ class Assignment(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     formats: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
     audience: Mapped[Audience | None] = mapped_column(enum_column(Audience, 16))
+    # Criteria from the programme file: [{"key", "zh", "en", "scale", "weight"}, ...].
+    rubric: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDoc)
 
 
 class Extension(Base):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
-from liaison.storage.enums import OutboxKind, OutboxState, enum_column
+from liaison.storage.enums import OutboxKind, OutboxPriority, OutboxState, enum_column
 
 
 class OutboxMessage(Base):
@@ -25,6 +25,10 @@ class OutboxMessage(Base):
     # Codes and data only: the text is rendered at send time in the reader's locale and zone.
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     due_at: Mapped[datetime]
+    # Claimed in this order before due time (OutboxPriority): broadcasts wait for prompts.
+    priority: Mapped[int] = mapped_column(
+        SmallInteger, default=int(OutboxPriority.NORMAL), server_default=text("1")
+    )
     expires_at: Mapped[datetime | None]
     state: Mapped[OutboxState] = mapped_column(
         enum_column(OutboxState, 16), default=OutboxState.PENDING

@@ -1,0 +1,1 @@
+"""Broadcasts: notices from organizers to an audience, paced below check-ins, acknowledged."""

@@ -1,0 +1,1 @@
+"""Reviewing and scoring submissions: claims, rubric scores, feedback, decisions."""
