@@ -264,10 +264,13 @@ async def build_digest(db: Database, programme_id: str, at: datetime) -> Digest:
         for assignment in assignments.rows:
             if assignment.closes_at is not None and assignment.closes_at <= at:
                 continue  # closed: nothing more can come in, so nothing to chase
+            # As the reminders: work is chased from those who have joined the bot and whom
+            # the assignment is for (services/audience.py).
             work = [
                 assignments.work[(assignment.id, person.id)]
                 for person in cadres
-                if rule.gets_assignment(person.status, assignment)
+                if person.enrolled_at is not None
+                and rule.gets_assignment(person.status, assignment)
             ]
             if not work:
                 continue

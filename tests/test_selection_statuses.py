@@ -195,8 +195,10 @@ async def test_digest_silence_and_unreachable_lines_leave_out_those_no_longer_fo
             if person.name in STATUSES:
                 person.unreachable_at = TUESDAYS["theory"]
     digest = await build_digest(sample, SAMPLE_ID, datetime(2014, 9, 6, 0, 0, tzinfo=UTC))
-    assert {p.name for p in digest.silent} == {BY_STATUS[s] for s in PROMPTED}
     gone = {PersonStatus.WITHDRAWN, PersonStatus.NOT_SELECTED}
+    # Silence needs days without an answer (services/cohort.py); whoever is silent here,
+    # nobody the programme no longer follows is among them.
+    assert not {p.name for p in digest.silent} & {n for n, s in STATUSES.items() if s in gone}
     assert {p.name for p in digest.unreachable} == {n for n, s in STATUSES.items() if s not in gone}
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from liaison.sender.outbox_sender import OutboxSender
+from liaison.services.audience import is_followed
 from liaison.services.checkins import conversation as flow
 from liaison.services.checkins.notes import add_note
 from liaison.services.checkins.planning import plan_checkins
@@ -276,7 +277,8 @@ async def build_history(
     async with db.read() as session:
         people = list(await session.scalars(select(Person).order_by(Person.id)))
     history.people = {p.name: p.id for p in people}
-    cadres = [p.name for p in people if p.role is Role.CADRE]
+    # The cohort abroad: the candidates who were not selected have no part in it.
+    cadres = [p.name for p in people if p.role is Role.CADRE and is_followed(p.status)]
     _plan(history, cadres)
     for event in sorted(history.events):
         clock.set(event.at)
