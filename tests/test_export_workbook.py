@@ -247,3 +247,24 @@ async def test_workbook_of_an_unknown_programme_is_refused(db: Database, tmp_pat
         await build_export(
             db, ExportKind.WORKBOOK, "nope", tmp_path / "x.xlsx", data_dir=tmp_path, now=NOW
         )
+
+
+async def test_workbook_selection_sheet_carries_the_selection_figures(
+    db: Database, tmp_path: Path
+) -> None:
+    from liaison.services.selection.figures import selection_figures
+
+    await build_history(db, tmp_path)
+    sheets = await export(db, tmp_path, "en")
+    rows = {row[EN("Figure")]: row[EN("Number")] for row in table(sheets[EN("Selection")])}
+    figures = await selection_figures(db, PROGRAMME_ID)
+    assert rows == {
+        EN("Candidates"): figures.candidates,
+        EN("Tested"): figures.tested,
+        EN("Shortlisted"): figures.shortlisted,
+        EN("Selected"): figures.selected,
+        EN("Not selected"): figures.not_selected,
+        EN("Withdrawn"): figures.withdrawn,
+        EN("Places"): figures.places,
+    }
+    assert figures.candidates > 0

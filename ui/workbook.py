@@ -40,7 +40,6 @@ from liaison.services.exports.records import (
 )
 from liaison.services.timezones import zone
 from liaison.storage.enums import (
-    PersonStatus,
     QuestionKind,
     ReviewStatus,
     Role,
@@ -49,6 +48,7 @@ from liaison.storage.enums import (
 )
 from liaison.ui.checkin import answer_label
 from liaison.ui.i18n import N_, Translator, translator
+from liaison.ui.selection import status_label
 
 R = TypeVar("R")
 Cell = str | int | float | bool | datetime | date | None
@@ -120,14 +120,6 @@ ROLE_NAMES = {
     Role.ORGANIZER: N_("organizer"),
     Role.OBSERVER: N_("observer"),
 }
-STATUS_NAMES = {
-    PersonStatus.CANDIDATE: N_("candidate"),
-    PersonStatus.SHORTLISTED: N_("shortlisted"),
-    PersonStatus.SELECTED: N_("selected"),
-    PersonStatus.ACTIVE: N_("active"),
-    PersonStatus.WITHDRAWN: N_("withdrawn"),
-    PersonStatus.RETURNED: N_("returned"),
-}
 RUN_STATE_NAMES = {
     RunState.DUE: N_("due"),
     RunState.SENT: N_("sent"),
@@ -159,7 +151,7 @@ def _people(d: ProgrammeRecord, t: Translator) -> list[Column[PersonRow]]:
     return [
         Column(N_("Name"), lambda p: p.name, width=14),
         Column(N_("Role"), lambda p: t(ROLE_NAMES[p.role]), width=10),
-        Column(N_("Status"), lambda p: t(STATUS_NAMES[p.status]), width=10),
+        Column(N_("Status"), lambda p: status_label(p.status, t), width=10),
         Column(N_("Unit"), lambda p: p.unit, width=22),
         Column(N_("Position"), lambda p: p.position, width=12),
         Column(N_("Phone"), lambda p: p.phone, width=16),
@@ -349,6 +341,31 @@ def _leave_rows(d: ProgrammeRecord) -> list[AbsenceRow | ExtensionRow]:
     return [*d.absences, *d.extensions]
 
 
+# The selection's figures (services/selection/figures.py), one line each.
+FIGURES = (
+    (N_("Candidates"), "candidates"),
+    (N_("Tested"), "tested"),
+    (N_("Shortlisted"), "shortlisted"),
+    (N_("Selected"), "selected"),
+    (N_("Not selected"), "not_selected"),
+    (N_("Withdrawn"), "withdrawn"),
+    (N_("Places"), "places"),
+)
+
+
+def _figure_rows(d: ProgrammeRecord) -> list[tuple[str, int | None]]:
+    if d.figures is None:
+        return []
+    return [(label, getattr(d.figures, name)) for label, name in FIGURES]
+
+
+def _figures(d: ProgrammeRecord, t: Translator) -> list[Column[tuple[str, int | None]]]:
+    return [
+        Column(N_("Figure"), lambda row: t(row[0]), width=20),
+        Column(N_("Number"), lambda row: row[1], Kind.NUMBER, width=10),
+    ]
+
+
 SHEETS: list[Sheet[Any]] = [
     Sheet(N_("People"), _people, lambda d: d.people),
     Sheet(N_("Schedule"), _schedule, lambda d: d.sessions),
@@ -358,6 +375,7 @@ SHEETS: list[Sheet[Any]] = [
     Sheet(N_("Call notes"), _notes, lambda d: d.notes),
     Sheet(N_("Absences and extensions"), _absences, _leave_rows),
     Sheet(N_("Audit"), _audit, lambda d: d.audit),
+    Sheet(N_("Selection"), _figures, _figure_rows),
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liaison.services.checkins.alerts import Triggered, evaluate_alerts
 from liaison.services.checkins.views import Answer, Question, RunView
 from liaison.services.exports.errors import UnknownProgramme
+from liaison.services.selection.figures import SelectionFigures, selection_figures
 from liaison.storage.database import Database
 from liaison.storage.enums import (
     AssignmentKind,
@@ -207,6 +208,7 @@ class ProgrammeRecord:
     absences: list[AbsenceRow] = field(default_factory=list)
     extensions: list[ExtensionRow] = field(default_factory=list)
     audit: list[AuditRow] = field(default_factory=list)
+    figures: SelectionFigures | None = None
 
     @property
     def notes(self) -> list[CheckinRow]:
@@ -255,7 +257,7 @@ async def gather_record(db: Database, programme_id: str, now: datetime) -> Progr
             AuditRow(e.at, names.get(e.actor_person_id or 0), e.action, dict(e.details))
             for e in events
         )
-    return record
+    return replace(record, figures=await selection_figures(db, programme_id))
 
 
 def _person_row(p: Person) -> PersonRow:
