@@ -20,7 +20,7 @@ from liaison.storage.enums import Role
 from liaison.ui.callbacks import BadCallback, ScheduleButton, pattern
 from liaison.ui.context import BotContext
 from liaison.ui.i18n import Translator
-from liaison.ui.text import escape, split_text
+from liaison.ui.text import escape, split_html
 
 VIEW_WORDS = {
     "today": View.TODAY,
@@ -206,7 +206,7 @@ async def on_schedule_button(update: Update, context: BotContext) -> None:
     text = render_schedule(result, actor, context.t)
     keyboard = navigation(result, today, context.t)
     await query.answer()
-    if len(split_text(text)) > 1:
+    if len(split_html(text)) > 1:
         # Too long to edit into one message: send it afresh, in several parts.
         await reply(update, text, reply_markup=keyboard)
         return

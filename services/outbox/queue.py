@@ -9,20 +9,28 @@ phone call at an odd hour.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.outbox.payloads import Payload, check_payload, dump, parse_payload
-from liaison.services.outbox.states import FINAL, move_row
+from liaison.services.outbox.states import FINAL, move_row, move_statement
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxState
 from liaison.storage.models import OutboxMessage
 from liaison.storage.queries import upsert_insert
 
+log = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 8
+# A claimed batch is held this long unless its sender renews the lease, which it does
+# while it works (sender/outbox_sender.py): a batch abandoned by a crash is taken up by
+# the next sender within this time, not minutes later.
+LEASE = timedelta(seconds=15)
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 
@@ -50,6 +58,7 @@ class Claimed:
     due_at: datetime
     expires_at: datetime | None
     attempts: int
+    token: str = ""
 
 
 async def enqueue(session: AsyncSession, planned: Planned) -> bool:
@@ -73,14 +82,19 @@ async def enqueue(session: AsyncSession, planned: Planned) -> bool:
 
 
 async def claim_due(
-    db: Database, now: datetime, *, limit: int = 50, lease: timedelta = timedelta(minutes=2)
+    db: Database, now: datetime, *, limit: int = 50, lease: timedelta = LEASE
 ) -> list[Claimed]:
-    """Claims due rows for this worker in one statement.
+    """Claims due rows for this worker in one transaction, under a fresh claim token.
 
     On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent
     senders split the rows between them; on SQLite the single writer serialises it.
-    A row whose lease ran out (its worker died mid-send) is claimed again.
+    A row whose lease ran out (its worker died mid-batch) is claimed again, unless it
+    has used up its attempts: a row that kills the process every time it is sent ends
+    ``failed`` here instead of being retried forever. Claiming counts no attempt;
+    ``begin`` does, for the one row actually being sent.
     """
+    token = secrets.token_hex(16)
+    abandoned = and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now)
     due = (
         select(OutboxMessage.id)
         .where(
@@ -89,28 +103,35 @@ async def claim_due(
                     OutboxMessage.state == OutboxState.PENDING,
                     OutboxMessage.due_at <= now,
                 ),
-                and_(
-                    OutboxMessage.state == OutboxState.SENDING,
-                    OutboxMessage.lease_until < now,
-                ),
+                abandoned,
             )
         )
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    statement = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()))
-        .values(
-            state=OutboxState.SENDING,
-            lease_until=now + lease,
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .returning(OutboxMessage)
-        .execution_options(synchronize_session=False)
-    )
+    statement = move_statement(
+        OutboxState.SENDING,
+        OutboxMessage.id.in_(due.scalar_subquery()),
+        lease_until=now + lease,
+        claim_token=token,
+    ).returning(OutboxMessage)
     async with db.transaction() as session:
+        given_up = await session.execute(
+            move_statement(
+                OutboxState.FAILED,
+                abandoned,
+                OutboxMessage.attempts >= MAX_ATTEMPTS,
+                lease_until=None,
+                last_error=f"abandoned mid-send {MAX_ATTEMPTS} times (the sender died)",
+            )
+        )
+        if given_up.rowcount:  # type: ignore[attr-defined]
+            log.error(
+                "gave up on %s outbox row(s) abandoned mid-send %s times",
+                given_up.rowcount,  # type: ignore[attr-defined]
+                MAX_ATTEMPTS,
+            )
         rows = list((await session.scalars(statement)).all())
         claimed = [
             Claimed(
@@ -122,6 +143,7 @@ async def claim_due(
                 row.due_at,
                 row.expires_at,
                 row.attempts,
+                token,
             )
             for row in rows
         ]
@@ -129,15 +151,53 @@ async def claim_due(
     return claimed
 
 
+async def begin(db: Database, row: Claimed) -> Claimed | None:
+    """Counts the attempt of the row about to be sent; None if the claim was lost.
+
+    Committed before anything is rendered or sent, so a row that crashes the process
+    is charged for it, and only that row.
+    """
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row.id,
+                OutboxMessage.state == OutboxState.SENDING,
+                OutboxMessage.claim_token == row.token,
+            )
+            .values(attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return replace(row, attempts=row.attempts + 1)
+
+
+async def renew(db: Database, token: str, until: datetime) -> int:
+    """Extends the lease of every row still held under this claim; returns how many."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.claim_token == token,
+                OutboxMessage.state == OutboxState.SENDING,
+            )
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def mark_sent(
-    db: Database, row_id: int, chat_id: int, message_id: int | None, now: datetime
-) -> None:
+    db: Database, row: Claimed, chat_id: int, message_id: int | None, now: datetime
+) -> bool:
     """Records delivery, with the chat it actually went to (the recipient's at send time)."""
     async with db.transaction() as session:
-        await move_row(
+        return await move_row(
             session,
-            row_id,
+            row.id,
             OutboxState.SENT,
+            token=row.token,
             chat_id=chat_id,
             sent_at=now,
             telegram_message_id=message_id,
@@ -147,17 +207,26 @@ async def mark_sent(
 
 
 async def release(
-    db: Database, row_id: int, due_at: datetime, error: str | None, *, count_attempt: bool = True
+    db: Database,
+    row: Claimed,
+    due_at: datetime,
+    error: str | None,
+    *,
+    count_attempt: bool = True,
 ) -> None:
-    """Puts a claimed row back to wait until ``due_at``; gives up after MAX_ATTEMPTS."""
+    """Puts a row back to wait until ``due_at``; gives up after MAX_ATTEMPTS.
+
+    ``count_attempt=False`` takes back the attempt ``begin`` counted (flood control is
+    Telegram's pace, not a failure of the row).
+    """
+    attempts = row.attempts if count_attempt else max(row.attempts - 1, 0)
     async with db.transaction() as session:
-        row = await session.get_one(OutboxMessage, row_id)
-        attempts = row.attempts if count_attempt else max(row.attempts - 1, 0)
         if attempts >= MAX_ATTEMPTS:
             await move_row(
                 session,
-                row_id,
+                row.id,
                 OutboxState.FAILED,
+                token=row.token,
                 attempts=attempts,
                 lease_until=None,
                 last_error=error,
@@ -165,8 +234,9 @@ async def release(
         else:
             await move_row(
                 session,
-                row_id,
+                row.id,
                 OutboxState.PENDING,
+                token=row.token,
                 attempts=attempts,
                 due_at=due_at,
                 lease_until=None,
@@ -174,12 +244,23 @@ async def release(
             )
 
 
-async def finish(db: Database, row_id: int, state: OutboxState, error: str | None) -> None:
-    """Records a final outcome: failed, expired or skipped."""
+async def unclaim(db: Database, rows: list[Claimed]) -> None:
+    """Hands back claimed rows that were never begun (the batch stopped), untouched."""
+    if not rows:
+        return
+    async with db.transaction() as session:
+        for row in rows:
+            await move_row(session, row.id, OutboxState.PENDING, token=row.token, lease_until=None)
+
+
+async def finish(db: Database, row: Claimed, state: OutboxState, error: str | None) -> bool:
+    """Records a final outcome: failed, expired, skipped or unreachable."""
     if state not in FINAL:
         raise ValueError(f"{state} is not a final outcome")
     async with db.transaction() as session:
-        await move_row(session, row_id, state, lease_until=None, last_error=error)
+        return await move_row(
+            session, row.id, state, token=row.token, lease_until=None, last_error=error
+        )
 
 
 def backoff(attempts: int) -> timedelta:

@@ -8,6 +8,7 @@ from liaison.storage.models.assignments import (
     SubmissionDraft,
 )
 from liaison.storage.models.audit import AuditEvent, ProcessedUpdate
+from liaison.storage.models.limits import EnrolmentRefusals
 from liaison.storage.models.outbox import OutboxMessage
 from liaison.storage.models.people import EnrolmentCode, Person
 from liaison.storage.models.programme import Phase, Programme, Session
@@ -24,6 +25,7 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "EnrolmentCode",
+    "EnrolmentRefusals",
     "Extension",
     "OutboxMessage",
     "Person",
