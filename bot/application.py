@@ -16,10 +16,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from liaison.bot.downloads import RequestDownloader, StreamingDownloader
 from liaison.bot.error_handler import on_error
 from liaison.bot.guards import guard
 from liaison.bot.jobs import schedule_jobs
 from liaison.bot.settings import Settings
+from liaison.bot.throttle import Throttle, throttle_handler
 from liaison.handlers import register_all
 from liaison.handlers.menu import set_all_menus
 from liaison.sender.outbox_sender import OutboxSender
@@ -28,6 +30,8 @@ from liaison.services.clock import Clock, SystemClock
 from liaison.storage.database import Database
 from liaison.ui.context import BotContext, BotData
 
+# A flood is dropped before the guard spends a database read on it (bot/throttle.py).
+THROTTLE_GROUP = -2
 GUARD_GROUP = -1
 
 
@@ -36,6 +40,7 @@ class AppData(BotData):
 
     settings: Settings
     sender: OutboxSender
+    throttle: Throttle
 
 
 LiaisonApplication = Application[
@@ -85,6 +90,8 @@ def build_application(
     data.data_dir = settings.data_dir
     data.default_locale = settings.default_locale
     data.default_phone_region = settings.default_phone_region
+    # Files are streamed with a byte cap; the recording stand-in serves them in tests.
+    data.downloader = RequestDownloader(app.bot) if request else StreamingDownloader()
     data.sender = OutboxSender(
         app.bot,
         database,
@@ -92,6 +99,8 @@ def build_application(
         Pacer(settings.sending.global_rate, settings.sending.per_chat_interval),
     )
 
+    data.throttle = Throttle(data.clock)
+    app.add_handler(TypeHandler(Update, throttle_handler(data.throttle)), group=THROTTLE_GROUP)
     app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
     register_all(app)
     app.add_error_handler(on_error)

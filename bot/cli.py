@@ -19,6 +19,8 @@ from liaison.storage.database import Database
 
 T = TypeVar("T")
 log = logging.getLogger("liaison")
+# A code is a password to someone's account: it should not outlive a programme's set-up.
+MAX_CODE_DAYS = 365
 
 
 def _settings() -> Settings:
@@ -231,7 +233,13 @@ def roster_import(programme_id: str, file: Path) -> None:
 @main.command()
 @click.option("--programme", "programme_id", required=True, help="Programme id.")
 @click.option("--name", "names", multiple=True, help="Only this person (repeatable).")
-@click.option("--days", default=14, show_default=True, help="Days until the codes expire.")
+@click.option(
+    "--days",
+    default=14,
+    show_default=True,
+    type=click.IntRange(1, MAX_CODE_DAYS),
+    help=f"Days until the codes expire (1 to {MAX_CODE_DAYS}).",
+)
 @click.option("--all", "include_enrolled", is_flag=True, help="Also people already enrolled.")
 def codes(programme_id: str, names: tuple[str, ...], days: int, include_enrolled: bool) -> None:
     """Prints one-time enrolment codes (older unused codes of those people stop working)."""

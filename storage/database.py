@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from liaison.storage.nul import dumps_json, guard_engine
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -30,10 +32,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Creates the async engine with the pragmas SQLite needs to honour foreign keys."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"echo": echo, "json_serializer": dumps_json}
     if parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
+    guard_engine(engine)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

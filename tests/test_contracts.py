@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 import liaison.services
 from liaison.services.errors import DomainError
+from liaison.services.files.quota import Cap
 from liaison.services.outbox.payloads import (
     PAYLOADS,
     DeadlinePayload,
@@ -34,6 +35,8 @@ ARGS: dict[str, tuple[object, ...]] = {
     "FileRefused": ("empty", ["pdf"]),
     "UnknownAssignment": ("stage-9", ["stage-1"]),
     "InvalidAnswer": ("scale",),
+    "CodeAttemptsLocked": (60,),
+    "QuotaReached": (Cap.DAY_BYTES,),
 }
 
 
@@ -51,7 +54,7 @@ def all_domain_errors() -> list[type[DomainError]]:
 
 
 # Refusals handlers answer with their own usage line instead of a generic text.
-ANSWERED_BY_USAGE = {"InvalidDate"}
+ANSWERED_BY_USAGE: set[str] = set()
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from liaison.services.clock import Clock
 from liaison.services.people import Actor
 from liaison.storage.database import Database
+from liaison.ui.downloads import Downloader
 from liaison.ui.i18n import Translator, translator
 
 
@@ -24,6 +25,7 @@ class BotData:
     data_dir: Path
     default_locale: str
     default_phone_region: str
+    downloader: Downloader
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -24,6 +24,7 @@ from liaison.services.checkins.states import OPEN, move_run
 from liaison.services.checkins.views import Question, RunView, load_view, open_run
 from liaison.services.errors import DomainError
 from liaison.services.files.archive import ArchiveChanges, Incoming, archive_changes
+from liaison.services.files.quota import check_quota
 from liaison.storage.database import Database
 from liaison.storage.enums import RunState
 from liaison.storage.models import Survey, SurveyAnswer, SurveyRun
@@ -195,6 +196,7 @@ async def _archive_voice(
     now: datetime,
 ) -> int:
     survey = await session.get_one(Survey, run.survey_id)
+    await check_quota(session, run.person_id, None, len(voice.data), now)
     stored = await files.store(
         session,
         relative_dir=Path(survey.programme_id) / str(run.person_id) / "checkins" / str(run.id),
