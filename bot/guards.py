@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
+from liaison.handlers.access import refuse_access_ended
 from liaison.services.people import load_actor
 from liaison.services.updates import claim_update
 from liaison.ui.context import BotContext
@@ -52,6 +53,10 @@ async def guard(update: Update, context: BotContext) -> None:
     )
     if actor is None and not is_enrolment_update(update):
         await refuse_stranger(update, context)
+        raise ApplicationHandlerStop
+    if actor is not None and not actor.has_access:
+        # Withdrawn: treated as not enrolled, and told so (handlers/access.py).
+        await refuse_access_ended(update, context)
         raise ApplicationHandlerStop
 
 

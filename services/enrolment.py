@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liaison.services.audit import record
 from liaison.services.clock import Clock
 from liaison.services.errors import (
+    AccessEnded,
     AlreadyEnrolled,
     CodeAttemptsLocked,
     CodeExpired,
@@ -26,7 +27,7 @@ from liaison.services.people import Actor, actor_from, load_actor
 from liaison.services.phones import normalise_phone
 from liaison.services.refusals import LOCKED, locked_until, minutes_left, record_refusal
 from liaison.storage.database import Database
-from liaison.storage.enums import Role
+from liaison.storage.enums import PersonStatus, Role
 from liaison.storage.models import EnrolmentCode, Person, Programme
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over a phone
@@ -124,10 +125,15 @@ async def enrol_by_contact(
             )
         )
         free = [p for p in people if p.telegram_user_id is None]
-        if free:
-            actor = await _link(session, free[0], telegram_user_id, chat_id, clock.now(), "contact")
+        current_entries = [p for p in free if p.status is not PersonStatus.WITHDRAWN]
+        if current_entries:
+            actor = await _link(
+                session, current_entries[0], telegram_user_id, chat_id, clock.now(), "contact"
+            )
             return Enrolled(actor, already=False)
-    error: DomainError = AlreadyEnrolled() if people else PhoneNotOnRoster()
+    error: DomainError = (
+        AccessEnded() if free else AlreadyEnrolled() if people else PhoneNotOnRoster()
+    )
     # The phone itself is personal data: only its last digits go into the audit record.
     raise await _refuse(db, clock, error, telegram_user_id, {"phone_tail": normalised[-4:]})
 
@@ -164,6 +170,8 @@ async def enrol_by_code(
             person = await session.get_one(Person, row.person_id)
             if person.telegram_user_id is not None:
                 error = AlreadyEnrolled()
+            elif person.status is PersonStatus.WITHDRAWN:
+                error = AccessEnded()
             else:
                 row.used_at = now
                 actor = await _link(session, person, telegram_user_id, chat_id, now, "code")
@@ -174,7 +182,7 @@ async def enrol_by_code(
         error,
         telegram_user_id,
         {"code_id": row.id if row else None},
-        code=True,
+        code=not isinstance(error, AccessEnded),
     )
 
 
@@ -200,6 +208,7 @@ async def issue_codes(
         query = select(Person).where(Person.programme_id == programme_id).order_by(Person.id)
         if names:
             query = query.where(Person.name.in_(names))
+        query = query.where(Person.status != PersonStatus.WITHDRAWN)
         if not include_enrolled:
             query = query.where(Person.telegram_user_id.is_(None))
         people = list(await session.scalars(query))

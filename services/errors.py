@@ -85,6 +85,12 @@ class InvalidDate(DomainError):
         self.text, self.problem, self.other = text, problem, other
 
 
+class AccessEnded(DomainError):
+    """The person was withdrawn from the programme: their access has ended."""
+
+    code = "access_ended"
+
+
 class NotAllowed(DomainError):
     """The actor's role may not do this."""
 

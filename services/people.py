@@ -11,7 +11,7 @@ from liaison.services.audit import record
 from liaison.services.errors import AmbiguousName, PersonNotFound, UnknownLocale, UnknownTimezone
 from liaison.services.timezones import canonical_timezone
 from liaison.storage.database import Database
-from liaison.storage.enums import Role
+from liaison.storage.enums import PersonStatus, Role
 from liaison.storage.models import Person, Programme
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
@@ -31,11 +31,17 @@ class Actor:
     host_timezone: str
     programme_locale: str
     phone: str
+    status: PersonStatus
     chat_id: int | None = None
 
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.ORGANIZER, Role.OBSERVER)
+
+    @property
+    def has_access(self) -> bool:
+        """Withdrawn people keep their records but may do nothing any more."""
+        return self.status is not PersonStatus.WITHDRAWN
 
 
 def actor_from(person: Person, programme: Programme) -> Actor:
@@ -51,6 +57,7 @@ def actor_from(person: Person, programme: Programme) -> Actor:
         host_timezone=programme.host_timezone,
         programme_locale=programme.default_locale,
         phone=person.phone,
+        status=PersonStatus(person.status),
         chat_id=person.telegram_chat_id,
     )
 
@@ -153,7 +160,11 @@ async def menu_recipients(db: Database) -> list[MenuRecipient]:
                     Person.telegram_chat_id, Person.role, Person.locale, Programme.default_locale
                 )
                 .join(Programme, Programme.id == Person.programme_id)
-                .where(Person.telegram_chat_id.is_not(None), Person.unreachable_at.is_(None))
+                .where(
+                    Person.telegram_chat_id.is_not(None),
+                    Person.unreachable_at.is_(None),
+                    Person.status != PersonStatus.WITHDRAWN,
+                )
             )
         ).all()
     return [

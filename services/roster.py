@@ -7,13 +7,14 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liaison.services.access import withdraw
 from liaison.services.audit import record
 from liaison.services.dates import parse_day_and_clock
 from liaison.services.errors import InvalidDate
@@ -124,6 +125,8 @@ def parse_extensions(text: str) -> dict[str, tuple[date, time | None]]:
 class RosterResult:
     created: int
     updated: int
+    # People no longer on the roster: now withdrawn, their Telegram accounts unlinked.
+    withdrawn: list[str] = field(default_factory=list)
 
 
 def _cell(value: Any) -> str:
@@ -262,22 +265,57 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
     return parsed
 
 
-async def import_roster(
+def _dropped(people: list[Person], rows: list[RosterRow]) -> list[Person]:
+    """People of the programme no longer on the roster who still have access or a link."""
+    phones = {row.phone for row in rows}
+    return [
+        person
+        for person in people
+        if person.phone not in phones
+        and (person.status is not PersonStatus.WITHDRAWN or person.telegram_user_id is not None)
+    ]
+
+
+async def missing_from_roster(
     db: Database, programme_id: str, path: Path, default_region: str = "CN"
+) -> list[str]:
+    """Who an import of this file would withdraw (to ask before doing it); writes nothing."""
+    rows = parse_roster(path, default_region)
+    async with db.read() as session:
+        people = list(
+            await session.scalars(select(Person).where(Person.programme_id == programme_id))
+        )
+    return [person.name for person in _dropped(people, rows)]
+
+
+async def import_roster(
+    db: Database,
+    programme_id: str,
+    path: Path,
+    default_region: str = "CN",
+    *,
+    now: datetime | None = None,
 ) -> RosterResult:
-    """Creates or updates people by phone in one transaction; enrolment links are kept."""
+    """Creates or updates people by phone in one transaction; enrolment links are kept.
+
+    The roster is the list of who takes part: people of the programme missing from it
+    (dropped, or listed under a new phone number) are withdrawn and their Telegram
+    accounts unlinked, so they lose access and a changed number can be enrolled again.
+    """
+    now = now or datetime.now(UTC)
     rows = parse_roster(path, default_region)
     async with db.transaction() as session:
         if await session.get(Programme, programme_id) is None:
             raise RosterError(
                 [Problem(path.name, None, "", f"no programme {programme_id!r}; load it first")]
             )
-        existing = {
-            person.phone: person
-            for person in await session.scalars(
-                select(Person).where(Person.programme_id == programme_id)
-            )
-        }
+        everyone = list(
+            await session.scalars(select(Person).where(Person.programme_id == programme_id))
+        )
+        # Unlink the dropped first: a new entry may be enrolled by the same account.
+        withdrawn = await withdraw(session, _dropped(everyone, rows), now)
+        await session.flush()
+        existing = {person.phone: person for person in everyone}
         created = updated = 0
         problems: list[Problem] = []
         for row in rows:
@@ -304,9 +342,15 @@ async def import_roster(
             session,
             "roster.imported",
             programme_id=programme_id,
-            details={"file": path.name, "created": created, "updated": updated},
+            details={
+                "file": path.name,
+                "created": created,
+                "updated": updated,
+                "withdrawn": len(withdrawn),
+            },
+            at=now,
         )
-    return RosterResult(created, updated)
+    return RosterResult(created, updated, withdrawn)
 
 
 async def _apply_extensions(

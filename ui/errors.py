@@ -16,6 +16,7 @@ from liaison.services.checkins.conversation import (
     StaleQuestion,
 )
 from liaison.services.errors import (
+    AccessEnded,
     AlreadyEnrolled,
     AmbiguousName,
     CodeAttemptsLocked,
@@ -47,6 +48,13 @@ from liaison.ui.i18n import Translator
 from liaison.ui.text import escape
 
 Render = Callable[[DomainError, Translator], str]
+
+
+def access_ended_text(t: Translator) -> str:
+    return t(
+        "Your access to this programme has ended, so this bot can no longer help you. If you "
+        "think this is a mistake, please contact the organizers."
+    )
 
 
 def too_large_text(t: Translator) -> str:
@@ -189,6 +197,7 @@ _TEXTS: dict[type[DomainError], Render] = {
     ),
     CodeAttemptsLocked: _code_attempts_locked,
     # People and preferences
+    AccessEnded: lambda e, t: access_ended_text(t),
     NotAllowed: lambda e, t: t("Only organizers can do this."),
     AmbiguousName: lambda e, t: t("Several people match {name}; use the full name.").format(
         name=escape(str(e))
