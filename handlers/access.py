@@ -43,4 +43,5 @@ def organizer_only(callback: Callback) -> Callback:
             return
         await callback(update, context)
 
+    wrapper.organizer_only = True  # type: ignore[attr-defined]
     return wrapper

@@ -18,8 +18,7 @@ from liaison.handlers.files import fetch_attachment
 from liaison.handlers.replies import reply
 from liaison.services.checkins import conversation as flow
 from liaison.services.checkins.answers import InvalidAnswer
-from liaison.services.checkins.conversation import NotYourRun
-from liaison.services.checkins.views import RunView, view_run
+from liaison.services.checkins.views import RunView
 from liaison.services.errors import DomainError
 from liaison.services.files.archive import Incoming
 from liaison.services.files.quota import QuotaReached, quota_allows
@@ -92,9 +91,7 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
         elif button.action == "e":
             view = await flow.edit(db, person, button.run_id, button.question, now)
         elif button.action == "m":
-            view = await view_run(db, button.run_id)
-            if view.person_id != person:
-                raise NotYourRun()
+            view = await flow.own_view(db, person, button.run_id)
             await query.answer()
             text, keyboard = edit_menu(view, t)
             await reply(update, text, reply_markup=keyboard)

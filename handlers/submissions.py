@@ -149,7 +149,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             await query.answer()
             await reply(update, collect_prompt(t))
         elif button.action == "c":
-            dropped = await discard(context.db, data_dir, actor.person_id, now)
+            dropped = await discard(context.db, data_dir, actor.person_id, now, draft_id=button.id)
             await query.answer()
             await _drop_keyboard(query.message)
             await reply(update, t("Draft discarded.") if dropped else t("Nothing to cancel."))

@@ -298,6 +298,15 @@ async def confirm(db: Database, person_id: int, run_id: int, now: datetime) -> C
         return Confirmed(await load_view(session, run), alerts)
 
 
+async def own_view(db: Database, person_id: int, run_id: int) -> RunView:
+    """The person's own run as it stands (the edit menu); anyone else's, or none, is refused."""
+    async with db.read() as session:
+        run = await session.get(SurveyRun, run_id)
+        if run is None or run.person_id != person_id:
+            raise NotYourRun()
+        return await load_view(session, run)
+
+
 async def prompt_sent(db: Database, run_id: int) -> bool:
     """The sender delivered the prompt: a due run becomes sent (and nothing else does)."""
     async with db.transaction() as session:
