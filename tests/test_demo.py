@@ -49,3 +49,12 @@ def test_demo_refuses_unknown_people_and_buttons(env: dict[str, str]) -> None:
     assert "nobody called 无名氏" in result.output
     assert "no such button" in result.output
     assert "say how long" in result.output
+
+
+def test_one_person_typing_in_the_demo_is_never_taken_for_a_flood(env: dict[str, str]) -> None:
+    """The demo's clock stands still between ':wait's, so its throttle has no limit."""
+    script = "\n".join([":as 王思远", *(["/next"] * 30), ":quit"])
+    result = CliRunner().invoke(main, ["demo", "--script", "-"], input=script, env=env)
+    assert result.exit_code == 0, result.output
+    assert "发送消息的速度过快" not in result.output
+    assert "sending messages faster" not in result.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import math
 import re
 import shutil
 from collections.abc import Callable, Iterable
@@ -244,6 +245,8 @@ async def build_demo(data_dir: Path, out: Callable[[str], None]) -> Demo:
     request = RecordingRequest()
     app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)
     app.bot_data.sender.pacer = _InstantPacer()  # type: ignore[assignment]
+    # The demo's clock stands still between ":wait"s: one person typing is no flood.
+    app.bot_data.throttle.burst = math.inf
     demo = Demo(app, request, db, clock, settings, people, out)
     request.on_call = demo.show
     await app.initialize()
