@@ -15,7 +15,7 @@
 
 A text over Telegram's 4,096 characters goes out as several messages in order, the
 keyboard under the last (sender/parts.py). Batches are held under a short lease, renewed
-while they are sent; attempts are counted per row as it is taken up (docs/outbox.md).
+while they are sent; rows a dead sender abandoned come back one at a time (docs/outbox.md).
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ from liaison.services.outbox.queue import (
     LEASE,
     Claimed,
     backoff,
-    begin,
     claim_due,
     finish,
     mark_sent,
@@ -94,26 +93,38 @@ class OutboxSender:
         self.paused_until: datetime | None = None
 
     async def run_once(self) -> SendReport:
-        """Claims one batch of due rows and sends them, one row at a time."""
+        """Claims one batch of due rows and sends them, one row at a time.
+
+        Rows a dead sender abandoned come back one per claim (services/outbox/queue.py);
+        they are worked off here one after another, then a normal batch follows.
+        """
         report = SendReport()
         now = self.clock.now()
         if self.paused_until is not None and now < self.paused_until:
             report.paused_until = self.paused_until
             return report
         self.paused_until = None
-        claimed = await claim_due(self.db, now, limit=self.batch, lease=self.lease)
-        if not claimed:
-            return report
         expired: list[int] = []
-        async with self._lease_kept(claimed[0].token):
-            for index, row in enumerate(claimed):
-                if await self._one(row, report, expired):
-                    await unclaim(self.db, claimed[index + 1 :])
-                    break
+        for _ in range(self.batch + 1):
+            claimed = await claim_due(self.db, self.clock.now(), limit=self.batch, lease=self.lease)
+            if not claimed:
+                break
+            stopped = await self._batch(claimed, report, expired)
+            if stopped or not claimed[0].recovered:
+                break
         if expired:
             log.warning("%s outbox message(s) were too old to send", len(expired))
             await report_expired(self.db, expired, self.clock.now())
         return report
+
+    async def _batch(self, claimed: list[Claimed], report: SendReport, expired: list[int]) -> bool:
+        """Sends one claimed batch; True when it stopped for flood control."""
+        async with self._lease_kept(claimed[0].token):
+            for index, row in enumerate(claimed):
+                if await self._one(row, report, expired):
+                    await unclaim(self.db, claimed[index + 1 :])
+                    return True
+        return False
 
     @asynccontextmanager
     async def _lease_kept(self, token: str) -> AsyncIterator[None]:
@@ -140,7 +151,7 @@ class OutboxSender:
             with suppress(asyncio.CancelledError):
                 await task
 
-    async def _one(self, claimed: Claimed, report: SendReport, expired: list[int]) -> bool:
+    async def _one(self, row: Claimed, report: SendReport, expired: list[int]) -> bool:
         """Sends one row; True when the whole batch must stop (flood control).
 
         Anything that goes wrong with this row (rendering it, an unexpected error) fails
@@ -148,9 +159,6 @@ class OutboxSender:
         unreachable stops the batch: nothing could be recorded, and the rows go back
         to the queue when their lease runs out.
         """
-        row = await begin(self.db, claimed)
-        if row is None:
-            return False  # the row moved under us (e.g. its person became unreachable)
         try:
             now = self.clock.now()
             if row.expires_at is not None and row.expires_at <= now:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.outbox.payloads import Payload, check_payload, dump, parse_payload
@@ -59,6 +60,8 @@ class Claimed:
     expires_at: datetime | None
     attempts: int
     token: str = ""
+    # Claimed again after its sender died: alone in its batch (see claim_due).
+    recovered: bool = False
 
 
 async def enqueue(session: AsyncSession, planned: Planned) -> bool:
@@ -88,34 +91,33 @@ async def claim_due(
 
     On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent
     senders split the rows between them; on SQLite the single writer serialises it.
-    A row whose lease ran out (its worker died mid-batch) is claimed again, unless it
-    has used up its attempts: a row that kills the process every time it is sent ends
-    ``failed`` here instead of being retried forever. Claiming counts no attempt;
-    ``begin`` does, for the one row actually being sent.
+    Every claimed row is charged one attempt.
+
+    A row whose lease ran out was abandoned mid-batch (its sender died). Such rows are
+    claimed again one at a time, each in a batch of its own: if one of them kills the
+    sender every time, only that row is charged for it, and once it has used up its
+    attempts it ends ``failed`` here instead of being retried forever.
     """
     token = secrets.token_hex(16)
     abandoned = and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now)
-    due = (
-        select(OutboxMessage.id)
-        .where(
-            or_(
-                and_(
-                    OutboxMessage.state == OutboxState.PENDING,
-                    OutboxMessage.due_at <= now,
-                ),
-                abandoned,
-            )
+    pending = and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now)
+
+    def claim(condition: ColumnElement[bool], count: int) -> Any:
+        due = (
+            select(OutboxMessage.id)
+            .where(condition)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(count)
+            .with_for_update(skip_locked=True)
         )
-        .order_by(OutboxMessage.due_at, OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    statement = move_statement(
-        OutboxState.SENDING,
-        OutboxMessage.id.in_(due.scalar_subquery()),
-        lease_until=now + lease,
-        claim_token=token,
-    ).returning(OutboxMessage)
+        return move_statement(
+            OutboxState.SENDING,
+            OutboxMessage.id.in_(due.scalar_subquery()),
+            lease_until=now + lease,
+            claim_token=token,
+            attempts=OutboxMessage.attempts + 1,
+        ).returning(OutboxMessage)
+
     async with db.transaction() as session:
         given_up = await session.execute(
             move_statement(
@@ -132,7 +134,10 @@ async def claim_due(
                 given_up.rowcount,  # type: ignore[attr-defined]
                 MAX_ATTEMPTS,
             )
-        rows = list((await session.scalars(statement)).all())
+        rows = list((await session.scalars(claim(abandoned, 1))).all())
+        recovered = bool(rows)
+        if not recovered:
+            rows = list((await session.scalars(claim(pending, limit))).all())
         claimed = [
             Claimed(
                 row.id,
@@ -144,33 +149,12 @@ async def claim_due(
                 row.expires_at,
                 row.attempts,
                 token,
+                recovered,
             )
             for row in rows
         ]
     claimed.sort(key=lambda c: (c.due_at, c.id))
     return claimed
-
-
-async def begin(db: Database, row: Claimed) -> Claimed | None:
-    """Counts the attempt of the row about to be sent; None if the claim was lost.
-
-    Committed before anything is rendered or sent, so a row that crashes the process
-    is charged for it, and only that row.
-    """
-    async with db.transaction() as session:
-        result = await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row.id,
-                OutboxMessage.state == OutboxState.SENDING,
-                OutboxMessage.claim_token == row.token,
-            )
-            .values(attempts=OutboxMessage.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return None
-    return replace(row, attempts=row.attempts + 1)
 
 
 async def renew(db: Database, token: str, until: datetime) -> int:
@@ -216,7 +200,7 @@ async def release(
 ) -> None:
     """Puts a row back to wait until ``due_at``; gives up after MAX_ATTEMPTS.
 
-    ``count_attempt=False`` takes back the attempt ``begin`` counted (flood control is
+    ``count_attempt=False`` takes back the attempt its claim counted (flood control is
     Telegram's pace, not a failure of the row).
     """
     attempts = row.attempts if count_attempt else max(row.attempts - 1, 0)
@@ -245,12 +229,19 @@ async def release(
 
 
 async def unclaim(db: Database, rows: list[Claimed]) -> None:
-    """Hands back claimed rows that were never begun (the batch stopped), untouched."""
+    """Hands back claimed rows the batch never got to (it stopped), without the attempt."""
     if not rows:
         return
     async with db.transaction() as session:
         for row in rows:
-            await move_row(session, row.id, OutboxState.PENDING, token=row.token, lease_until=None)
+            await move_row(
+                session,
+                row.id,
+                OutboxState.PENDING,
+                token=row.token,
+                attempts=max(row.attempts - 1, 0),
+                lease_until=None,
+            )
 
 
 async def finish(db: Database, row: Claimed, state: OutboxState, error: str | None) -> bool:

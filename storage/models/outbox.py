@@ -29,8 +29,8 @@ class OutboxMessage(Base):
     state: Mapped[OutboxState] = mapped_column(
         enum_column(OutboxState, 16), default=OutboxState.PENDING
     )
-    # Sends started: counted when the sender takes the row up, not when a batch is claimed,
-    # so a crash costs an attempt only to the row that was being sent.
+    # Claims of the row (one per send tried; a batch stopped by flood control gives back
+    # the attempts of the rows it did not reach).
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
     # Who holds the row while it is `sending`: a random token per claimed batch, so a
