@@ -16,11 +16,13 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from liaison.bot.downloads import RequestDownloader, StreamingDownloader
 from liaison.bot.error_handler import on_error
 from liaison.bot.guards import guard
 from liaison.bot.inbox import InboxProcessor, note_error
 from liaison.bot.jobs import schedule_jobs
 from liaison.bot.settings import Settings, SmtpSettings
+from liaison.bot.throttle import Throttle, throttle_handler
 from liaison.handlers import register_all
 from liaison.handlers.menu import set_all_menus
 from liaison.sender.email_sender import EmailSender, Security, SmtpConfig
@@ -31,6 +33,8 @@ from liaison.services.exports.desk import ExportDesk
 from liaison.storage.database import Database
 from liaison.ui.context import BotContext, BotData
 
+# A flood is dropped before the guard spends a database read on it (bot/throttle.py).
+THROTTLE_GROUP = -2
 GUARD_GROUP = -1
 
 
@@ -41,6 +45,7 @@ class AppData(BotData):
     sender: OutboxSender
     mailer: EmailSender | None
     inbox: InboxProcessor
+    throttle: Throttle
 
 
 def smtp_config(smtp: SmtpSettings) -> SmtpConfig | None:
@@ -114,6 +119,8 @@ def build_application(
         if mail is not None
         else None
     )
+    # Files are streamed with a byte cap; the recording stand-in serves them in tests.
+    data.downloader = RequestDownloader(app.bot) if request else StreamingDownloader()
     data.sender = OutboxSender(
         app.bot,
         database,
@@ -123,6 +130,8 @@ def build_application(
 
     data.inbox = InboxProcessor(app, database, data.clock)
 
+    data.throttle = Throttle(data.clock)
+    app.add_handler(TypeHandler(Update, throttle_handler(data.throttle)), group=THROTTLE_GROUP)
     app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
     register_all(app)
     # note_error first: it decides whether this try's error reaches the apology at all.

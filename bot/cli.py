@@ -19,6 +19,8 @@ from liaison.storage.database import Database
 
 T = TypeVar("T")
 log = logging.getLogger("liaison")
+# A code is a password to someone's account: it should not outlive a programme's set-up.
+MAX_CODE_DAYS = 365
 
 
 def _settings() -> Settings:
@@ -223,21 +225,32 @@ def roster() -> None:
 @click.option(
     "--programme", "programme_id", required=True, help="Programme id, e.g. jinjiang-2014."
 )
+@click.option("--yes", is_flag=True, help="Withdraw people missing from the file without asking.")
 @click.argument("file", type=click.Path(path_type=Path))
-def roster_import(programme_id: str, file: Path) -> None:
-    """Imports a CSV (UTF-8, with or without BOM) or XLSX roster; all or nothing."""
-    from liaison.services.roster import RosterError, import_roster
+def roster_import(programme_id: str, yes: bool, file: Path) -> None:
+    """Imports a CSV (UTF-8, with or without BOM) or XLSX roster; all or nothing.
+
+    People of the programme missing from FILE are withdrawn: their access ends and their
+    Telegram accounts are unlinked. They are listed first, and you are asked to confirm.
+    """
+    from liaison.services.roster import RosterError, import_roster, missing_from_roster
     from liaison.storage.migrate import upgrade
 
     settings = _settings()
     _prepare_data_dir(settings)
     upgrade(settings.database_url)
+    region = settings.default_phone_region
     try:
+        missing = _with_db(
+            settings, lambda database: missing_from_roster(database, programme_id, file, region)
+        )
+        if missing and not yes:
+            click.echo(f"Not in {file.name}, so to be withdrawn (access ends, account unlinked):")
+            for name in missing:
+                click.echo(f"  {name}")
+            click.confirm(f"Withdraw these {len(missing)} people?", abort=True)
         result = _with_db(
-            settings,
-            lambda database: import_roster(
-                database, programme_id, file, settings.default_phone_region
-            ),
+            settings, lambda database: import_roster(database, programme_id, file, region)
         )
     except RosterError as exc:
         for problem in exc.problems:
@@ -247,12 +260,21 @@ def roster_import(programme_id: str, file: Path) -> None:
         f"roster of {programme_id}: {result.created} added, {result.updated} updated"
         + (f", {result.results} test results recorded" if result.results else "")
     )
+    if result.withdrawn:
+        names = ", ".join(result.withdrawn)
+        click.echo(f"withdrawn (no longer on the roster; access ended, unlinked): {names}")
 
 
 @main.command()
 @click.option("--programme", "programme_id", required=True, help="Programme id.")
 @click.option("--name", "names", multiple=True, help="Only this person (repeatable).")
-@click.option("--days", default=14, show_default=True, help="Days until the codes expire.")
+@click.option(
+    "--days",
+    default=14,
+    show_default=True,
+    type=click.IntRange(1, MAX_CODE_DAYS),
+    help=f"Days until the codes expire (1 to {MAX_CODE_DAYS}).",
+)
 @click.option("--all", "include_enrolled", is_flag=True, help="Also people already enrolled.")
 def codes(programme_id: str, names: tuple[str, ...], days: int, include_enrolled: bool) -> None:
     """Prints one-time enrolment codes (older unused codes of those people stop working)."""
@@ -456,6 +478,76 @@ def restore_command(directory: Path) -> None:
     except BackupRefused as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"restored into {settings.data_dir}: the database and {files} files")
+
+
+@main.group()
+def person() -> None:
+    """One person of a programme: end their access, or erase them."""
+
+
+def _person_error(exc: Exception) -> click.ClickException:
+    from liaison.services.errors import AmbiguousName
+
+    if isinstance(exc, AmbiguousName):
+        return click.ClickException(f"several people match {exc}; give the full name")
+    return click.ClickException(f"nobody called {exc} in this programme (give the full name)")
+
+
+@person.command("unlink")
+@click.argument("name")
+@click.option("--programme", "programme_id", required=True, help="Programme id.")
+def person_unlink(name: str, programme_id: str) -> None:
+    """Removes NAME's Telegram link; they can enrol again with /start."""
+    from liaison.services.access import unlink_person
+    from liaison.services.errors import AmbiguousName, PersonNotFound
+
+    settings = _settings()
+    try:
+        done = _with_db(
+            settings,
+            lambda database: unlink_person(database, programme_id, name, SystemClock().now()),
+        )
+    except (PersonNotFound, AmbiguousName) as exc:
+        raise _person_error(exc) from None
+    if done.was_linked:
+        click.echo(f"{done.name}: Telegram account unlinked; they can enrol again with /start")
+    else:
+        click.echo(f"{done.name} was not linked to a Telegram account; nothing to do")
+
+
+@person.command("erase")
+@click.argument("name")
+@click.option("--programme", "programme_id", required=True, help="Programme id.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def person_erase(name: str, programme_id: str, yes: bool) -> None:
+    """Erases NAME's personal data and archived files for good; anonymous counts stay.
+
+    Their name becomes a number; phone, unit, position, notes, the text of their answers
+    and submissions, and every file they sent are deleted. This cannot be undone.
+    """
+    from liaison.services.access import erase_person, exact_person
+    from liaison.services.errors import AmbiguousName, PersonNotFound
+
+    settings = _settings()
+    try:
+        full_name = _with_db(settings, lambda database: exact_person(database, programme_id, name))
+        if not yes:
+            click.confirm(
+                f"Erase {full_name} of {programme_id}: personal data and files, for good?",
+                abort=True,
+            )
+        erased = _with_db(
+            settings,
+            lambda database: erase_person(
+                database, settings.data_dir, programme_id, full_name, SystemClock().now()
+            ),
+        )
+    except (PersonNotFound, AmbiguousName) as exc:
+        raise _person_error(exc) from None
+    click.echo(
+        f"erased: now {erased.placeholder}; {erased.files} file(s) deleted, text of "
+        f"{erased.submissions} submission(s) and {erased.answers} answer(s) removed"
+    )
 
 
 def entry(argv: list[str] | None = None) -> Any:

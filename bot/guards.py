@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
+from liaison.handlers.access import refuse_access_ended
 from liaison.services.people import load_actor
 from liaison.ui.context import BotContext
 from liaison.ui.i18n import choose_locale, translator
@@ -52,6 +53,10 @@ async def guard(update: Update, context: BotContext) -> None:
     )
     if actor is None and not is_enrolment_update(update):
         await refuse_stranger(update, context)
+        raise ApplicationHandlerStop
+    if actor is not None and not actor.has_access:
+        # Withdrawn: treated as not enrolled, and told so (handlers/access.py).
+        await refuse_access_ended(update, context)
         raise ApplicationHandlerStop
 
 

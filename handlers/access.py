@@ -1,6 +1,7 @@
-"""Role checks at the door: organizers only, or staff (organizers and observers) to read.
+"""Checks at the door: the end of access; organizers only, or staff (organizers and
+observers) to read.
 
-The services check again (services/authorization.py): this only answers early and
+The services check again (services/authorization.py): these only answer early and
 politely, in the reader's language.
 """
 
@@ -15,8 +16,18 @@ from telegram import Update
 from liaison.handlers.replies import reply
 from liaison.storage.enums import Role
 from liaison.ui.context import BotContext
+from liaison.ui.errors import access_ended_text
 
 Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+async def refuse_access_ended(update: Update, context: BotContext) -> None:
+    """Tells a withdrawn person, politely and in their language, that access has ended."""
+    text = access_ended_text(context.t)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.message is not None:
+        await reply(update, text)
 
 
 async def refuse(update: Update, text: str) -> None:
@@ -28,6 +39,8 @@ async def refuse(update: Update, text: str) -> None:
 
 
 def organizer_only(callback: Callback) -> Callback:
+    """Lets organizers through; everyone else hears that only organizers can do this."""
+
     @functools.wraps(callback)
     async def wrapper(update: Update, context: BotContext) -> None:
         if context.actor is None or context.actor.role is not Role.ORGANIZER:
@@ -48,4 +61,5 @@ def staff_only(callback: Callback) -> Callback:
             return
         await callback(update, context)
 
+    wrapper.organizer_only = True  # type: ignore[attr-defined]
     return wrapper

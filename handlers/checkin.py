@@ -7,19 +7,21 @@ nothing about a run lives in this process between two updates.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from liaison.handlers import fallback
+from liaison.handlers.files import fetch_attachment
 from liaison.handlers.replies import reply
 from liaison.services.checkins import conversation as flow
 from liaison.services.checkins.answers import InvalidAnswer
-from liaison.services.checkins.conversation import NotYourRun
-from liaison.services.checkins.views import RunView, view_run
+from liaison.services.checkins.views import RunView
 from liaison.services.errors import DomainError
-from liaison.services.files.archive import MAX_DOWNLOAD_BYTES, Incoming
+from liaison.services.files.archive import Incoming
+from liaison.services.files.quota import QuotaReached, quota_allows
 from liaison.services.submissions.drafts import current_draft
 from liaison.storage.enums import QuestionKind, Role
 from liaison.ui.callbacks import BadCallback, CheckinButton, pattern
@@ -89,9 +91,7 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
         elif button.action == "e":
             view = await flow.edit(db, person, button.run_id, button.question, now)
         elif button.action == "m":
-            view = await view_run(db, button.run_id)
-            if view.person_id != person:
-                raise NotYourRun()
+            view = await flow.own_view(db, person, button.run_id)
             await query.answer()
             text, keyboard = edit_menu(view, t)
             await reply(update, text, reply_markup=keyboard)
@@ -115,23 +115,26 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
     await show_step(update, context, view)
 
 
-async def _voice(update: Update, context: BotContext) -> Incoming | None:
+async def _voice(update: Update, context: BotContext, now: datetime) -> Incoming | None:
     """Downloads a voice answer; None (after telling the user) when it cannot be taken."""
     message = update.effective_message
     if message is None or message.voice is None:
         return None
-    voice = message.voice
-    if voice.file_size and voice.file_size > MAX_DOWNLOAD_BYTES:
-        await reply(
-            update,
-            context.t(
-                "This voice message is too large for the bot to download (over 20 MB). "
-                "Please send a shorter one, or answer in text."
-            ),
-        )
+    voice, actor = message.voice, context.actor
+    if actor is None:
         return None
-    telegram_file = await voice.get_file()
-    data = bytes(await telegram_file.download_as_bytearray())
+    try:
+        await quota_allows(context.db, actor.person_id, None, voice.file_size or 0, now)
+    except QuotaReached as error:
+        await reply(update, error_text(error, context.t))
+        return None
+    too_large = context.t(
+        "This voice message is too large for the bot to download (over 20 MB). "
+        "Please send a shorter one, or answer in text."
+    )
+    data = await fetch_attachment(update, context, voice, too_large)
+    if data is None:
+        return None
     return Incoming(data, voice.file_id, voice.file_unique_id, None, voice.mime_type)
 
 
@@ -146,7 +149,7 @@ async def answer_from_message(update: Update, context: BotContext, run: RunView)
         if question.kind not in (QuestionKind.TEXT, QuestionKind.VOICE_OR_TEXT):
             await reply(update, error_text(InvalidAnswer("use_buttons"), context.t))
             return
-        voice = await _voice(update, context)
+        voice = await _voice(update, context, context.clock.now())
         if voice is None:
             return
     elif message.text is None:

@@ -13,14 +13,16 @@ from liaison.handlers.replies import reply
 from liaison.handlers.reviews import review_input
 from liaison.services.checkins.absences import record_absence
 from liaison.services.checkins.conversation import NotYourRun
-from liaison.services.checkins.notes import add_note
+from liaison.services.checkins.notes import add_note, expect_note
 from liaison.services.dates import looks_like_day, parse_clock, parse_day
 from liaison.services.errors import DomainError, InvalidDate
-from liaison.services.people import get_awaiting, set_awaiting
+from liaison.services.people import get_awaiting
 from liaison.services.submissions.extensions import grant_extension
 from liaison.storage.enums import Role
+from liaison.ui.callbacks import BadCallback, parse_id
 from liaison.ui.context import BotContext
 from liaison.ui.errors import error_text
+from liaison.ui.i18n import Translator
 from liaison.ui.text import escape
 
 NOTE_LINK = re.compile(r"^/note_(\d+)(?:@\w+)?$")
@@ -33,12 +35,16 @@ async def _save_note(update: Update, context: BotContext, run_id: int, text: str
     try:
         name = await add_note(context.db, actor, run_id, text, context.clock.now())
     except NotYourRun:
-        await reply(update, context.t("There is no such check-in in your programme."))
+        await reply(update, _no_such_run(context.t))
         return
     except DomainError as error:
         await reply(update, error_text(error, context.t))
         return
     await reply(update, context.t("Notes of the call with {name} saved.").format(name=escape(name)))
+
+
+def _no_such_run(t: Translator) -> str:
+    return t("There is no such check-in in your programme.")
 
 
 @organizer_only
@@ -49,7 +55,14 @@ async def on_note_link(update: Update, context: BotContext) -> None:
         return
     match = NOTE_LINK.match(message.text.strip())
     assert match is not None
-    await set_awaiting(context.db, context.actor.person_id, {"note_run": int(match.group(1))})
+    try:
+        await expect_note(context.db, context.actor, parse_id(match.group(1)))
+    except (BadCallback, NotYourRun):
+        await reply(update, _no_such_run(context.t))
+        return
+    except DomainError as error:
+        await reply(update, error_text(error, context.t))
+        return
     await reply(update, context.t("Send the notes of the call as one message now, or /cancel."))
 
 
@@ -57,10 +70,16 @@ async def on_note_link(update: Update, context: BotContext) -> None:
 async def on_note(update: Update, context: BotContext) -> None:
     """/note RUN TEXT records notes in one go."""
     args = context.args or []
-    if len(args) < 2 or not args[0].isdigit():
-        await reply(update, context.t("Usage: /note RUN_NUMBER your notes of the call"))
+    usage = context.t("Usage: /note RUN_NUMBER your notes of the call")
+    if len(args) < 2:
+        await reply(update, usage)
         return
-    await _save_note(update, context, int(args[0]), " ".join(args[1:]))
+    try:
+        run_id = parse_id(args[0])
+    except BadCallback:
+        await reply(update, usage)
+        return
+    await _save_note(update, context, run_id, " ".join(args[1:]))
 
 
 async def consume_awaiting(update: Update, context: BotContext) -> bool:
@@ -108,8 +127,8 @@ async def on_absent(update: Update, context: BotContext) -> None:
             reason,
             context.clock.now(),
         )
-    except InvalidDate:
-        await reply(update, usage)
+    except InvalidDate as error:
+        await reply(update, f"{error_text(error, t)}\n{usage}")
         return
     except DomainError as error:
         await reply(update, error_text(error, t))
@@ -147,8 +166,8 @@ async def on_extend(update: Update, context: BotContext) -> None:
             parse_clock(time_part) if time_part else None,
             context.clock.now(),
         )
-    except InvalidDate:
-        await reply(update, usage)
+    except InvalidDate as error:
+        await reply(update, f"{error_text(error, t)}\n{usage}")
         return
     except DomainError as error:
         await reply(update, error_text(error, t))

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.constants import ParseMode
 
-from liaison.ui.text import split_text
+from liaison.ui.text import split_html
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
@@ -18,7 +18,7 @@ async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
     message = update.effective_message
     if message is None:
         return None
-    chunks = split_text(text)
+    chunks = split_html(text)
     sent: Message | None = None
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1

@@ -12,15 +12,16 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from liaison.handlers.replies import reply
 from liaison.services.dates import parse_day
-from liaison.services.errors import InvalidDate
+from liaison.services.errors import DateProblem, InvalidDate
 from liaison.services.people import Actor
 from liaison.services.schedule import ScheduleResult, SessionView, View, schedule_for
 from liaison.services.timezones import same_offset, zone
 from liaison.storage.enums import Role
 from liaison.ui.callbacks import BadCallback, ScheduleButton, pattern
 from liaison.ui.context import BotContext
+from liaison.ui.errors import error_text
 from liaison.ui.i18n import Translator
-from liaison.ui.text import escape, split_text
+from liaison.ui.text import escape, split_html
 
 VIEW_WORDS = {
     "today": View.TODAY,
@@ -170,6 +171,9 @@ async def on_schedule(update: Update, context: BotContext) -> None:
     try:
         view, day = parse_request(context.args or [], today)
     except InvalidDate as error:
+        if error.problem is not DateProblem.UNREADABLE:
+            await reply(update, error_text(error, context.t))
+            return
         await reply(
             update,
             context.t(
@@ -206,7 +210,7 @@ async def on_schedule_button(update: Update, context: BotContext) -> None:
     text = render_schedule(result, actor, context.t)
     keyboard = navigation(result, today, context.t)
     await query.answer()
-    if len(split_text(text)) > 1:
+    if len(split_html(text)) > 1:
         # Too long to edit into one message: send it afresh, in several parts.
         await reply(update, text, reply_markup=keyboard)
         return

@@ -37,7 +37,7 @@ from liaison.ui.selection import (
     render_recorded,
     render_summary,
 )
-from liaison.ui.text import split_text
+from liaison.ui.text import split_html
 
 
 def _screen(shown: Card | Summary, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
@@ -98,7 +98,7 @@ async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None
     """Shows the walk's next screen in place of the last one."""
     query = update.callback_query
     assert query is not None
-    if len(split_text(text)) > 1:
+    if len(split_html(text)) > 1:
         await reply(update, text, reply_markup=keyboard)
         return
     try:

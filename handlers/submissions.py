@@ -14,9 +14,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from liaison.handlers.files import fetch_attachment
 from liaison.handlers.replies import reply
 from liaison.services.errors import DomainError
-from liaison.services.files.archive import MAX_DOWNLOAD_BYTES, Incoming
+from liaison.services.files.archive import Incoming
+from liaison.services.files.quota import quota_allows
 from liaison.services.submissions.assignments import open_assignments
 from liaison.services.submissions.drafts import (
     DraftView,
@@ -148,7 +150,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             await query.answer()
             await reply(update, collect_prompt(t))
         elif button.action == "c":
-            dropped = await discard(context.db, data_dir, actor.person_id, now)
+            dropped = await discard(context.db, data_dir, actor.person_id, now, draft_id=button.id)
             await query.answer()
             await _drop_keyboard(query.message)
             await reply(update, t("Draft discarded.") if dropped else t("Nothing to cancel."))
@@ -223,11 +225,10 @@ async def draft_input(update: Update, context: BotContext, draft: DraftView) -> 
         if draft.step is not DraftStep.COLLECT:
             await reply(update, step_prompt(draft, t) or collect_prompt(t))
             return
-        if attachment.file_size and attachment.file_size > MAX_DOWNLOAD_BYTES:
-            await reply(update, too_large_text(t))
+        await quota_allows(context.db, actor.person_id, draft.id, attachment.file_size or 0, now)
+        data = await fetch_attachment(update, context, attachment, too_large_text(t))
+        if data is None:
             return
-        telegram_file = await attachment.get_file()
-        data = bytes(await telegram_file.download_as_bytearray())
         added = await add_file(
             context.db,
             context.data_dir,

@@ -10,6 +10,7 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from liaison.sender.parts import Pace, send_in_parts
 from liaison.storage.enums import MediaKind
 from liaison.ui.media import Media
 from liaison.ui.outbox import Rendered
@@ -25,9 +26,12 @@ async def send_media(bot: Bot, chat_id: int, media: Media) -> Message:
     return await bot.send_document(chat_id, content, filename=media.filename, caption=media.caption)
 
 
-async def deliver(bot: Bot, chat_id: int, rendered: Rendered) -> int | None:
-    """Sends (or edits, for progress messages) one rendered row; returns the message id."""
+async def deliver(bot: Bot, pacer: Pace, chat_id: int, rendered: Rendered) -> int | None:
+    """Sends (or edits, for progress messages) one rendered row; returns the message id.
+
+    A long text goes out in parts (sender/parts.py), each paced like any message."""
     if rendered.media is not None:
+        await pacer.wait(chat_id)
         await send_media(bot, chat_id, rendered.media)
     if rendered.edit_message_id is not None:
         try:
@@ -43,7 +47,5 @@ async def deliver(bot: Bot, chat_id: int, rendered: Rendered) -> int | None:
             if "not modified" not in exc.message.lower():
                 raise
         return rendered.edit_message_id
-    message = await bot.send_message(
-        chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.keyboard
-    )
+    message = await send_in_parts(bot, pacer, chat_id, rendered.text, rendered.keyboard)
     return message.message_id

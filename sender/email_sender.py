@@ -100,7 +100,7 @@ class EmailSender:
         for row in claimed:
             now = self.clock.now()
             if row.expires_at is not None and row.expires_at <= now:
-                await finish(self.db, row.id, OutboxState.EXPIRED, "too old to send")
+                await finish(self.db, row, OutboxState.EXPIRED, "too old to send")
                 report.expired += 1
                 continue
             await self._one(row, report)
@@ -110,7 +110,7 @@ class EmailSender:
         reader = await actor_by_id(self.db, row.person_id) if row.person_id else None
         address = await email_address(self.db, row.person_id) if row.person_id else None
         if reader is None or address is None:
-            await finish(self.db, row.id, OutboxState.SKIPPED, "no address any more")
+            await finish(self.db, row, OutboxState.SKIPPED, "no address any more")
             report.skipped += 1
             return
         t = translator(choose_locale(reader.locale, None, reader.programme_locale))
@@ -132,7 +132,7 @@ class EmailSender:
             else:
                 mail = await EMAIL_RENDERERS[row.kind](reading)
             if mail is None:
-                await finish(self.db, row.id, OutboxState.SKIPPED, "no longer relevant")
+                await finish(self.db, row, OutboxState.SKIPPED, "no longer relevant")
                 report.skipped += 1
                 return
             message = compose(mail, self.config.sender, reader, address, self.clock.now())
@@ -168,7 +168,7 @@ class EmailSender:
             if 400 <= exc.code < 500:
                 await self._delay(row, f"{exc.code} {exc.message}", report)
                 return
-            await finish(self.db, row.id, OutboxState.FAILED, f"{exc.code} {exc.message}")
+            await finish(self.db, row, OutboxState.FAILED, f"{exc.code} {exc.message}")
             report.failed += 1
             return
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:

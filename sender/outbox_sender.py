@@ -11,14 +11,24 @@
   the organizers told; never retried |
 | chat migrated | the new chat id is stored and the row sent there once |
 | expired | not sent, marked expired, reported to the organizers |
+| an error rendering or recording it | that row failed with the error; the batch goes on |
+
+A text over Telegram's 4,096 characters goes out as several messages in order, the
+keyboard under the last (sender/parts.py). Batches are held under a short lease, renewed
+while they are sent; rows a dead sender abandoned come back one at a time (docs/outbox.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from telegram import Bot
 from telegram.error import (
     BadRequest,
@@ -37,12 +47,15 @@ from liaison.services.clock import Clock
 from liaison.services.outbox.notices import mark_unreachable, move_chat, report_expired
 from liaison.services.outbox.payloads import RunPayload, as_payload
 from liaison.services.outbox.queue import (
+    LEASE,
     Claimed,
     backoff,
     claim_due,
     finish,
     mark_sent,
     release,
+    renew,
+    unclaim,
 )
 from liaison.storage.database import Database
 from liaison.storage.enums import TELEGRAM_KINDS, OutboxKind, OutboxState
@@ -72,58 +85,118 @@ class OutboxSender:
         pacer: Pacer,
         *,
         batch: int = 50,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = LEASE,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self.bot, self.db, self.clock, self.pacer = bot, db, clock, pacer
-        self.batch, self.lease = batch, lease
+        self.batch, self.lease, self.sleep = batch, lease, sleep
         self.paused_until: datetime | None = None
 
     async def run_once(self) -> SendReport:
-        """Claims one batch of due rows and sends them."""
+        """Claims one batch of due rows and sends them, one row at a time.
+
+        Rows a dead sender abandoned come back one per claim (services/outbox/queue.py);
+        they are worked off here one after another, then a normal batch follows.
+        """
         report = SendReport()
         now = self.clock.now()
         if self.paused_until is not None and now < self.paused_until:
             report.paused_until = self.paused_until
             return report
         self.paused_until = None
-        claimed = await claim_due(
-            self.db, now, limit=self.batch, lease=self.lease, kinds=TELEGRAM_KINDS
-        )
         expired: list[int] = []
-        for index, row in enumerate(claimed):
-            now = self.clock.now()
-            if row.expires_at is not None and row.expires_at <= now:
-                await finish(self.db, row.id, OutboxState.EXPIRED, "too old to send")
-                expired.append(row.id)
-                report.expired += 1
-                continue
-            rendered = await render(self.db, row, now)
-            if rendered is None:
-                await finish(self.db, row.id, OutboxState.SKIPPED, "no longer relevant")
-                report.skipped += 1
-                continue
-            stop = await self._send(row, rendered, report)
-            if stop:
-                for rest in claimed[index + 1 :]:
-                    await release(self.db, rest.id, rest.due_at, None, count_attempt=False)
+        for _ in range(self.batch + 1):
+            claimed = await claim_due(
+                self.db,
+                self.clock.now(),
+                limit=self.batch,
+                lease=self.lease,
+                kinds=TELEGRAM_KINDS,
+            )
+            if not claimed:
+                break
+            stopped = await self._batch(claimed, report, expired)
+            if stopped or not claimed[0].recovered:
                 break
         if expired:
             log.warning("%s outbox message(s) were too old to send", len(expired))
             await report_expired(self.db, expired, self.clock.now())
         return report
 
+    async def _batch(self, claimed: list[Claimed], report: SendReport, expired: list[int]) -> bool:
+        """Sends one claimed batch; True when it stopped for flood control."""
+        async with self._lease_kept(claimed[0].token):
+            for index, row in enumerate(claimed):
+                if await self._one(row, report, expired):
+                    await unclaim(self.db, claimed[index + 1 :])
+                    return True
+        return False
+
+    @asynccontextmanager
+    async def _lease_kept(self, token: str) -> AsyncIterator[None]:
+        """Renews the batch's lease in the background while it is being sent.
+
+        Leases are short (a crashed sender's batch is taken up within seconds), and a
+        batch may take longer than one lease (a flood wait, a slow network), so the
+        lease is renewed every third of it for as long as this sender is alive.
+        """
+
+        async def keep() -> None:
+            while True:
+                await self.sleep(self.lease.total_seconds() / 3)
+                try:
+                    await renew(self.db, token, self.clock.now() + self.lease)
+                except (SQLAlchemyError, OSError) as exc:
+                    log.warning("could not renew the outbox lease: %s", exc)
+
+        task = asyncio.create_task(keep())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def _one(self, row: Claimed, report: SendReport, expired: list[int]) -> bool:
+        """Sends one row; True when the whole batch must stop (flood control).
+
+        Anything that goes wrong with this row (rendering it, an unexpected error) fails
+        this row with its reason, and the batch goes on. Only the database being
+        unreachable stops the batch: nothing could be recorded, and the rows go back
+        to the queue when their lease runs out.
+        """
+        try:
+            now = self.clock.now()
+            if row.expires_at is not None and row.expires_at <= now:
+                await finish(self.db, row, OutboxState.EXPIRED, "too old to send")
+                expired.append(row.id)
+                report.expired += 1
+                return False
+            rendered = await render(self.db, row, now)
+            if rendered is None:
+                await finish(self.db, row, OutboxState.SKIPPED, "no longer relevant")
+                report.skipped += 1
+                return False
+            return await self._send(row, rendered, report)
+        except Exception as exc:
+            if database_unreachable(exc):
+                raise
+            log.exception("outbox row %s (%s) failed", row.id, row.kind)
+            await finish(self.db, row, OutboxState.FAILED, f"{type(exc).__name__}: {exc}"[:500])
+            report.failed += 1
+            return False
+
     async def _send(self, row: Claimed, rendered: Rendered, report: SendReport) -> bool:
-        """Sends one row; True when the whole batch must stop (flood control)."""
+        """Sends one rendered row (in parts if long); True when the batch must stop."""
         chat_id = rendered.chat_id
         for _ in range(2):  # the second round only after a chat migration
-            await self.pacer.wait(chat_id)
             try:
-                message_id = await deliver(self.bot, chat_id, rendered)
+                message_id = await deliver(self.bot, self.pacer, chat_id, rendered)
             except RetryAfter as exc:
                 delay = exc.retry_after
                 seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
                 until = self.clock.now() + timedelta(seconds=seconds)
-                await release(self.db, row.id, until, "429 flood control", count_attempt=False)
+                await release(self.db, row, until, "429 flood control", count_attempt=False)
                 self.paused_until = until
                 report.paused_until = until
                 report.retried += 1
@@ -140,13 +213,13 @@ class OutboxSender:
                 if "chat not found" in exc.message.lower():
                     await self._unreachable(row, f"400: {exc.message}", report)
                 else:
-                    await finish(self.db, row.id, OutboxState.FAILED, f"400: {exc.message}")
+                    await finish(self.db, row, OutboxState.FAILED, f"400: {exc.message}")
                     report.failed += 1
                 return False
             except TimedOut:
                 await release(
                     self.db,
-                    row.id,
+                    row,
                     self.clock.now() + backoff(row.attempts),
                     "timeout: delivery unknown, will send again",
                 )
@@ -154,26 +227,33 @@ class OutboxSender:
                 return False
             except NetworkError as exc:
                 await release(
-                    self.db, row.id, self.clock.now() + backoff(row.attempts), str(exc.message)
+                    self.db, row, self.clock.now() + backoff(row.attempts), str(exc.message)
                 )
                 report.retried += 1
                 return False
             except TelegramError as exc:
-                await finish(self.db, row.id, OutboxState.FAILED, str(exc.message))
+                await finish(self.db, row, OutboxState.FAILED, str(exc.message))
                 report.failed += 1
                 return False
-            await mark_sent(self.db, row.id, chat_id, message_id, self.clock.now())
+            await mark_sent(self.db, row, chat_id, message_id, self.clock.now())
             report.sent += 1
             report.sent_keys.append(row.key)
             if row.kind is OutboxKind.CHECKIN_PROMPT:
                 await prompt_sent(self.db, as_payload(row.payload, RunPayload).run_id)
             return False
-        await finish(self.db, row.id, OutboxState.FAILED, "chat migrated twice")
+        await finish(self.db, row, OutboxState.FAILED, "chat migrated twice")
         report.failed += 1
         return False
 
     async def _unreachable(self, row: Claimed, reason: str, report: SendReport) -> None:
-        await finish(self.db, row.id, OutboxState.UNREACHABLE, reason)
+        await finish(self.db, row, OutboxState.UNREACHABLE, reason)
         if row.person_id is not None:
             await mark_unreachable(self.db, row.person_id, self.clock.now(), reason)
         report.unreachable += 1
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether an error means the database cannot be reached (so nothing can be recorded)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError)

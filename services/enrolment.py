@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liaison.services.audit import record
 from liaison.services.clock import Clock
 from liaison.services.errors import (
+    AccessEnded,
     AlreadyEnrolled,
+    CodeAttemptsLocked,
     CodeExpired,
     CodeInvalid,
     CodeUsed,
@@ -23,8 +25,9 @@ from liaison.services.errors import (
 )
 from liaison.services.people import Actor, actor_from, load_actor
 from liaison.services.phones import normalise_phone
+from liaison.services.refusals import LOCKED, locked_until, minutes_left, record_refusal
 from liaison.storage.database import Database
-from liaison.storage.enums import Role
+from liaison.storage.enums import PersonStatus, Role
 from liaison.storage.models import EnrolmentCode, Person, Programme
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over a phone
@@ -55,16 +58,19 @@ def hash_code(code: str) -> str:
 
 
 async def _refuse(
-    db: Database, error: DomainError, telegram_user_id: int, details: dict[str, object]
+    db: Database,
+    clock: Clock,
+    error: DomainError,
+    telegram_user_id: int,
+    details: dict[str, object],
+    *,
+    code: bool = False,
 ) -> DomainError:
-    """Records a refused attempt in its own transaction, so the refusal is never lost."""
-    async with db.transaction() as session:
-        await record(
-            session,
-            "enrolment.refused",
-            telegram_user_id=telegram_user_id,
-            details={"reason": error.code, **details},
-        )
+    """Counts a refused attempt (services/refusals.py); a wrong code may start a lock-out."""
+    now = clock.now()
+    locked = await record_refusal(db, telegram_user_id, error.code, now, code=code, details=details)
+    if locked is not None:
+        return CodeAttemptsLocked(minutes_left(locked, now))
     return error
 
 
@@ -105,13 +111,13 @@ async def enrol_by_contact(
 ) -> Enrolled:
     """Accepts only the sender's own contact whose phone is on a roster."""
     if contact_user_id != telegram_user_id:
-        raise await _refuse(db, ContactNotOwn(), telegram_user_id, {})
+        raise await _refuse(db, clock, ContactNotOwn(), telegram_user_id, {})
     current = await load_actor(db, telegram_user_id)
     if current is not None:
         return Enrolled(current, already=True)
     normalised = normalise_phone(phone, default_region)
     if normalised is None:
-        raise await _refuse(db, PhoneNotOnRoster(), telegram_user_id, {"phone_valid": False})
+        raise await _refuse(db, clock, PhoneNotOnRoster(), telegram_user_id, {"phone_valid": False})
     async with db.transaction() as session:
         people = list(
             await session.scalars(
@@ -119,22 +125,35 @@ async def enrol_by_contact(
             )
         )
         free = [p for p in people if p.telegram_user_id is None]
-        if free:
-            actor = await _link(session, free[0], telegram_user_id, chat_id, clock.now(), "contact")
+        current_entries = [p for p in free if p.status is not PersonStatus.WITHDRAWN]
+        if current_entries:
+            actor = await _link(
+                session, current_entries[0], telegram_user_id, chat_id, clock.now(), "contact"
+            )
             return Enrolled(actor, already=False)
-    error: DomainError = AlreadyEnrolled() if people else PhoneNotOnRoster()
+    error: DomainError = (
+        AccessEnded() if free else AlreadyEnrolled() if people else PhoneNotOnRoster()
+    )
     # The phone itself is personal data: only its last digits go into the audit record.
-    raise await _refuse(db, error, telegram_user_id, {"phone_tail": normalised[-4:]})
+    raise await _refuse(db, clock, error, telegram_user_id, {"phone_tail": normalised[-4:]})
 
 
 async def enrol_by_code(
     db: Database, clock: Clock, *, telegram_user_id: int, chat_id: int, code: str
 ) -> Enrolled:
-    """Redeems a single-use code; a used, expired or unknown code is refused and audited."""
+    """Redeems a single-use code; a used, expired or unknown code is refused and audited.
+
+    An account locked out after repeated wrong codes (services/refusals.py) is refused
+    before the code is even looked at, so guessing gains nothing while it lasts.
+    """
     current = await load_actor(db, telegram_user_id)
     if current is not None:
         return Enrolled(current, already=True)
     now = clock.now()
+    until = await locked_until(db, telegram_user_id, now)
+    if until is not None:
+        await record_refusal(db, telegram_user_id, LOCKED, now, code=False)
+        raise CodeAttemptsLocked(minutes_left(until, now))
     digest = hash_code(code)
     async with db.transaction() as session:
         row = await session.scalar(
@@ -151,11 +170,20 @@ async def enrol_by_code(
             person = await session.get_one(Person, row.person_id)
             if person.telegram_user_id is not None:
                 error = AlreadyEnrolled()
+            elif person.status is PersonStatus.WITHDRAWN:
+                error = AccessEnded()
             else:
                 row.used_at = now
                 actor = await _link(session, person, telegram_user_id, chat_id, now, "code")
                 return Enrolled(actor, already=False)
-    raise await _refuse(db, error, telegram_user_id, {"code_id": row.id if row else None})
+    raise await _refuse(
+        db,
+        clock,
+        error,
+        telegram_user_id,
+        {"code_id": row.id if row else None},
+        code=not isinstance(error, AccessEnded),
+    )
 
 
 async def issue_codes(
@@ -167,13 +195,20 @@ async def issue_codes(
     valid_for: timedelta = timedelta(days=14),
     include_enrolled: bool = False,
 ) -> list[IssuedCode]:
-    """Issues a fresh code per person; older unused codes of those people stop working."""
+    """Issues a fresh code per person; older unused codes of those people stop working.
+
+    A code must be valid for some time: a non-positive ``valid_for`` would issue dead
+    codes (and silently revoke the live ones), so it is refused.
+    """
+    if valid_for <= timedelta(0):
+        raise ValueError(f"codes must stay valid for a positive time, not {valid_for}")
     now = clock.now()
     issued: list[IssuedCode] = []
     async with db.transaction() as session:
         query = select(Person).where(Person.programme_id == programme_id).order_by(Person.id)
         if names:
             query = query.where(Person.name.in_(names))
+        query = query.where(Person.status != PersonStatus.WITHDRAWN)
         if not include_enrolled:
             query = query.where(Person.telegram_user_id.is_(None))
         people = list(await session.scalars(query))

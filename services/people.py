@@ -39,6 +39,11 @@ class Actor:
     def is_staff(self) -> bool:
         return self.role in (Role.ORGANIZER, Role.OBSERVER)
 
+    @property
+    def has_access(self) -> bool:
+        """Withdrawn people keep their records but may do nothing any more."""
+        return self.status is not PersonStatus.WITHDRAWN
+
 
 def actor_from(person: Person, programme: Programme) -> Actor:
     default_zone = programme.host_timezone if person.role == Role.CADRE else programme.home_timezone
@@ -156,7 +161,11 @@ async def menu_recipients(db: Database) -> list[MenuRecipient]:
                     Person.telegram_chat_id, Person.role, Person.locale, Programme.default_locale
                 )
                 .join(Programme, Programme.id == Person.programme_id)
-                .where(Person.telegram_chat_id.is_not(None), Person.unreachable_at.is_(None))
+                .where(
+                    Person.telegram_chat_id.is_not(None),
+                    Person.unreachable_at.is_(None),
+                    Person.status != PersonStatus.WITHDRAWN,
+                )
             )
         ).all()
     return [

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liaison.services.access import withdraw
 from liaison.services.audit import record
 from liaison.services.dates import parse_day_and_clock
 from liaison.services.emails import normalise_email
@@ -135,6 +136,8 @@ class RosterResult:
     created: int
     updated: int
     results: int = 0
+    # People no longer on the roster: now withdrawn, their Telegram accounts unlinked.
+    withdrawn: list[str] = field(default_factory=list)
 
 
 def _cell(value: Any) -> str:
@@ -278,17 +281,44 @@ def parse_roster(path: Path, default_region: str = "CN") -> list[RosterRow]:
     return parsed
 
 
+def _dropped(people: list[Person], rows: list[RosterRow]) -> list[Person]:
+    """People of the programme no longer on the roster who still have access or a link."""
+    phones = {row.phone for row in rows}
+    return [
+        person
+        for person in people
+        if person.phone not in phones
+        and (person.status is not PersonStatus.WITHDRAWN or person.telegram_user_id is not None)
+    ]
+
+
+async def missing_from_roster(
+    db: Database, programme_id: str, path: Path, default_region: str = "CN"
+) -> list[str]:
+    """Who an import of this file would withdraw (to ask before doing it); writes nothing."""
+    rows = parse_roster(path, default_region)
+    async with db.read() as session:
+        people = list(
+            await session.scalars(select(Person).where(Person.programme_id == programme_id))
+        )
+    return [person.name for person in _dropped(people, rows)]
+
+
 async def import_roster(
     db: Database,
     programme_id: str,
     path: Path,
     default_region: str = "CN",
+    *,
     now: datetime | None = None,
 ) -> RosterResult:
     """Creates or updates people by phone in one transaction; enrolment links are kept.
 
     Scores and levels in the roster's columns become test results where the programme
-    file declares the tests they belong to; each changed result is audited.
+    file declares the tests they belong to; each changed result is audited. The roster
+    is also the list of who takes part: people of the programme missing from it (dropped,
+    or listed under a new phone number) are withdrawn and their Telegram accounts
+    unlinked, so they lose access and a changed number can be enrolled again.
     """
     rows = parse_roster(path, default_region)
     now = now or datetime.now(UTC)
@@ -299,12 +329,13 @@ async def import_roster(
                 [Problem(path.name, None, "", f"no programme {programme_id!r}; load it first")]
             )
         selection = settings_of(programme).selection
-        existing = {
-            person.phone: person
-            for person in await session.scalars(
-                select(Person).where(Person.programme_id == programme_id)
-            )
-        }
+        everyone = list(
+            await session.scalars(select(Person).where(Person.programme_id == programme_id))
+        )
+        # Unlink the dropped first: a new entry may be enrolled by the same account.
+        withdrawn = await withdraw(session, _dropped(everyone, rows), now)
+        await session.flush()
+        existing = {person.phone: person for person in everyone}
         created = updated = results = 0
         problems: list[Problem] = []
         for row in rows:
@@ -354,9 +385,11 @@ async def import_roster(
                 "created": created,
                 "updated": updated,
                 "results": results,
+                "withdrawn": len(withdrawn),
             },
+            at=now,
         )
-    return RosterResult(created, updated, results)
+    return RosterResult(created, updated, results, withdrawn)
 
 
 async def _apply_extensions(

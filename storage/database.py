@@ -34,6 +34,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from liaison.storage.nul import dumps_json, guard_engine
+
 # Long enough for a writer to wait out another's transaction (a handler downloading a
 # file holds the write lock; 20 MB from a local Bot API takes well under a second).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -66,10 +68,11 @@ def _sqlite_begin(connection: Connection) -> None:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Creates the async engine; on SQLite with foreign keys, WAL and explicit BEGIN."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"echo": echo, "json_serializer": dumps_json}
     if parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
+    guard_engine(engine)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liaison.storage.enums import Role
+from liaison.storage.enums import PersonStatus, Role
 from liaison.storage.models import Person
 
 
 async def reachable_staff(
     session: AsyncSession, programme_id: str, roles: Sequence[Role] = (Role.ORGANIZER,)
 ) -> list[Person]:
-    """Enrolled, reachable people of these roles: who gets alerts, escalations and notices."""
+    """Enrolled, reachable people of these roles with access: who gets alerts and notices."""
     rows = await session.scalars(
         select(Person)
         .where(
@@ -24,6 +24,7 @@ async def reachable_staff(
             Person.role.in_(roles),
             Person.telegram_chat_id.is_not(None),
             Person.unreachable_at.is_(None),
+            Person.status != PersonStatus.WITHDRAWN,
         )
         .order_by(Person.id)
     )

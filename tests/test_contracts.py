@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from liaison.services.errors import DomainError
+from liaison.services.files.quota import Cap
 from liaison.services.outbox.payloads import (
     PAYLOADS,
     DeadlinePayload,
@@ -37,6 +38,8 @@ ARGS: dict[str, tuple[object, ...]] = {
     "UnknownTest": ("toefl", ["english-1", "bft"]),
     "ScoreOutOfRange": ("120", "英语", "English", 0, 100),
     "UnknownLevel": ("top", "BFT", "BFT", [("高级", "Advanced")]),
+    "CodeAttemptsLocked": (60,),
+    "QuotaReached": (Cap.DAY_BYTES,),
 }
 
 
@@ -55,7 +58,7 @@ def all_domain_errors() -> list[type[DomainError]]:
 
 
 # Refusals handlers answer with their own usage line instead of a generic text.
-ANSWERED_BY_USAGE = {"InvalidDate"}
+ANSWERED_BY_USAGE: set[str] = set()
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])

@@ -71,3 +71,12 @@ def test_demo_selection_scene_walks_the_organizer_through_candidates_and_select(
     zh = translator("zh_CN")
     assert zh("Selection {position} of {total}").format(position=1, total=23) in out
     assert zh("{decision} (to confirm)").format(decision=zh("Selected")) in out
+
+
+def test_one_person_typing_in_the_demo_is_never_taken_for_a_flood(env: dict[str, str]) -> None:
+    """The demo's clock stands still between ':wait's, so its throttle has no limit."""
+    script = "\n".join([":as 王思远", *(["/next"] * 30), ":quit"])
+    result = CliRunner().invoke(main, ["demo", "--script", "-"], input=script, env=env)
+    assert result.exit_code == 0, result.output
+    assert "发送消息的速度过快" not in result.output
+    assert "sending messages faster" not in result.output

@@ -17,7 +17,7 @@ from liaison.storage.models import OutboxMessage, Person
 from liaison.ui.digest import render_digest
 from liaison.ui.digest_chart import render_chart
 from liaison.ui.i18n import translator
-from liaison.ui.text import LIMIT, split_text
+from liaison.ui.text import LIMIT, split_html
 from tests.conftest import LI, ORGANIZER_CHEN, ORGANIZER_LIU, PROGRAMME_ID, WANG, ZHANG, Harness
 from tests.organizers import (
     OBSERVER_ZHAO,
@@ -239,7 +239,7 @@ async def test_a_long_digest_is_line_based_and_splits_into_valid_messages(
     digest.chart = [ChartRow(name, [DayMark.MISSED] * 14) for name in names]
     text = render_digest(digest, reader, ZH)
     assert len(text) > 2 * LIMIT
-    chunks = split_text(text)
+    chunks = split_html(text)
     assert len(chunks) >= 3 and all(len(chunk) <= LIMIT for chunk in chunks)
     for chunk in chunks:
         for tag in ("b",):

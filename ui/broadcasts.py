@@ -11,7 +11,7 @@ from liaison.storage.enums import AudienceKind
 from liaison.storage.models import Phase
 from liaison.ui.callbacks import AckButton, BroadcastButton
 from liaison.ui.i18n import N_, Translator
-from liaison.ui.text import escape, split_text
+from liaison.ui.text import escape, split_html
 
 AUDIENCES = [
     ("c", N_("All cadres")),
@@ -76,7 +76,7 @@ def preview(draft: Draft, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
             t("{count} of them cannot be reached through the bot.").format(count=draft.unreachable)
         )
     if draft.text:
-        parts = len(split_text(escape(draft.text)))
+        parts = len(split_html(escape(draft.text)))
         lines.append(
             t("{count} characters").format(count=t.number(len(draft.text)))
             + (" · " + t("sent as {parts} messages").format(parts=parts) if parts > 1 else "")

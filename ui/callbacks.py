@@ -1,11 +1,25 @@
-"""Callback data codec: short, versioned, parsed in one place (never match on labels)."""
+"""Callback data codec: short, versioned, parsed in one place (never match on labels).
+
+Button data comes back from the client and can be forged: every decoder bounds every
+number and date it reads (an id of a hundred digits, the year 9999), so a forged button
+is a BadCallback, answered "no longer valid", never an OverflowError or a database error.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
+
+from liaison.services.dates import in_range
 
 MAX_BYTES = 64
+# Row ids are 64-bit in the database; no real id comes near this, a forged one may.
+MAX_ID = 2**53
+# More questions than any check-in has; a forged index beyond it is refused.
+MAX_QUESTION = 999
+_DIGITS = re.compile(r"[0-9]{1,16}")
 
 
 class BadCallback(ValueError):
@@ -19,9 +33,34 @@ def _encode(*parts: str) -> str:
     return data
 
 
+def parse_id(text: str, *, maximum: int = MAX_ID, minimum: int = 1) -> int:
+    """A row id (or index) typed or carried by a button: ASCII digits within bounds.
+
+    ``str.isdigit`` accepts "²" and int() accepts "1_000"; neither is an id here.
+    """
+    if not _DIGITS.fullmatch(text):
+        raise BadCallback(text)
+    value = int(text)
+    if not minimum <= value <= maximum:
+        raise BadCallback(text)
+    return value
+
+
+def parse_date(text: str) -> date:
+    """An ISO date carried by a button, inside the span dates are worked with."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadCallback(text) from exc
+    if not in_range(day):
+        raise BadCallback(text)
+    return day
+
+
 @dataclass(frozen=True)
 class ScheduleButton:
-    PREFIX = "sc1"
+    PREFIX: ClassVar[str] = "sc1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"today", "week", "next", "day"})
     view: str
     day: date
 
@@ -30,18 +69,16 @@ class ScheduleButton:
 
     @classmethod
     def decode(cls, data: str) -> ScheduleButton:
-        try:
-            prefix, view, day = data.split(":")
-            if prefix != cls.PREFIX or view not in {"today", "week", "next", "day"}:
-                raise BadCallback(data)
-            return cls(view, date.fromisoformat(day))
-        except ValueError as exc:
-            raise BadCallback(data) from exc
+        parts = data.split(":")
+        if len(parts) != 3 or parts[0] != cls.PREFIX or parts[1] not in cls.ACTIONS:
+            raise BadCallback(data)
+        return cls(parts[1], parse_date(parts[2]))
 
 
 @dataclass(frozen=True)
 class LanguageButton:
-    PREFIX = "lg1"
+    PREFIX: ClassVar[str] = "lg1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset()
     locale: str
 
     def encode(self) -> str:
@@ -57,7 +94,8 @@ class LanguageButton:
 
 @dataclass(frozen=True)
 class TimezoneButton:
-    PREFIX = "tz1"
+    PREFIX: ClassVar[str] = "tz1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset()
     zone: str
 
     def encode(self) -> str:
@@ -80,7 +118,8 @@ class CheckinButton:
     """A check-in action: g(o), a(nswer) with an option index, s(kip), b(ack), c(onfirm),
     m (edit menu) or e(dit) question ``question``."""
 
-    PREFIX = "sv1"
+    PREFIX: ClassVar[str] = "sv1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"g", "a", "s", "b", "c", "m", "e"})
     run_id: int
     question: int
     action: str
@@ -91,20 +130,21 @@ class CheckinButton:
 
     @classmethod
     def decode(cls, data: str) -> CheckinButton:
-        try:
-            prefix, run, question, action, value = data.split(":")
-            if prefix != cls.PREFIX or action not in {"g", "a", "s", "b", "c", "m", "e"}:
-                raise BadCallback(data)
-            return cls(int(run), int(question), action, value)
-        except ValueError as exc:
-            raise BadCallback(data) from exc
+        parts = data.split(":")
+        if len(parts) != 5 or parts[0] != cls.PREFIX or parts[3] not in cls.ACTIONS:
+            raise BadCallback(data)
+        _, run, question, action, value = parts
+        return cls(
+            parse_id(run), parse_id(question, maximum=MAX_QUESTION, minimum=0), action, value
+        )
 
 
 @dataclass(frozen=True)
 class SubmissionButton:
     """p(ick) an assignment, s(ubmit), m(ore), c(ancel) a draft, or f(ile) to get back."""
 
-    PREFIX = "sb1"
+    PREFIX: ClassVar[str] = "sb1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"p", "s", "m", "c", "f"})
     action: str
     id: int
 
@@ -113,13 +153,10 @@ class SubmissionButton:
 
     @classmethod
     def decode(cls, data: str) -> SubmissionButton:
-        try:
-            prefix, action, ident = data.split(":")
-            if prefix != cls.PREFIX or action not in {"p", "s", "m", "c", "f"}:
-                raise BadCallback(data)
-            return cls(action, int(ident))
-        except ValueError as exc:
-            raise BadCallback(data) from exc
+        parts = data.split(":")
+        if len(parts) != 3 or parts[0] != cls.PREFIX or parts[1] not in cls.ACTIONS:
+            raise BadCallback(data)
+        return cls(parts[1], parse_id(parts[2]))
 
 
 @dataclass(frozen=True)
@@ -127,7 +164,8 @@ class SelectionButton:
     """y (select) or n (not select) candidate ``id``, v(iew) their card, s(ummary),
     c(onfirm) or x (cancel) the walk; ``id`` is 0 where no one is meant."""
 
-    PREFIX = "sl1"
+    PREFIX: ClassVar[str] = "sl1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"y", "n", "v", "s", "c", "x"})
     action: str
     id: int = 0
 
@@ -136,28 +174,26 @@ class SelectionButton:
 
     @classmethod
     def decode(cls, data: str) -> SelectionButton:
-        try:
-            prefix, action, ident = data.split(":")
-            if prefix != cls.PREFIX or action not in {"y", "n", "v", "s", "c", "x"}:
-                raise BadCallback(data)
-            return cls(action, int(ident))
-        except ValueError as exc:
-            raise BadCallback(data) from exc
+        parts = data.split(":")
+        if len(parts) != 3 or parts[0] != cls.PREFIX or parts[1] not in cls.ACTIONS:
+            raise BadCallback(data)
+        return cls(parts[1], parse_id(parts[2], minimum=0))
 
 
-def _int_button(prefix: str, data: str) -> int:
+def _one_number(prefix: str, data: str, *, minimum: int = 1) -> int:
     """The number after ``prefix:``; anything else is a forged or stale button."""
     head, _, value = data.partition(":")
-    if head != prefix or not value.isdigit() or len(value) > 12:
+    if head != prefix:
         raise BadCallback(data)
-    return int(value)
+    return parse_id(value, minimum=minimum)
 
 
 @dataclass(frozen=True)
 class CohortButton:
     """A page of /cohort."""
 
-    PREFIX = "co1"
+    PREFIX: ClassVar[str] = "co1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset()
     page: int
 
     def encode(self) -> str:
@@ -165,14 +201,15 @@ class CohortButton:
 
     @classmethod
     def decode(cls, data: str) -> CohortButton:
-        return cls(_int_button(cls.PREFIX, data))
+        return cls(_one_number(cls.PREFIX, data, minimum=0))
 
 
 @dataclass(frozen=True)
 class PersonButton:
     """One person's dossier, chosen from a list of people a name matched."""
 
-    PREFIX = "pe1"
+    PREFIX: ClassVar[str] = "pe1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset()
     person_id: int
 
     def encode(self) -> str:
@@ -180,7 +217,7 @@ class PersonButton:
 
     @classmethod
     def decode(cls, data: str) -> PersonButton:
-        return cls(_int_button(cls.PREFIX, data))
+        return cls(_one_number(cls.PREFIX, data))
 
 
 @dataclass(frozen=True)
@@ -189,8 +226,8 @@ class ReviewButton:
     a(ccept), r(evision: ask the due time), d(ue in ``a`` days), x (release), or f(ilter)
     the queue by assignment ``id``."""
 
-    PREFIX = "rv1"
-    ACTIONS = frozenset("oskardxf")
+    PREFIX: ClassVar[str] = "rv1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset("oskardxf")
     action: str
     id: int
     a: int = 0
@@ -201,20 +238,24 @@ class ReviewButton:
 
     @classmethod
     def decode(cls, data: str) -> ReviewButton:
-        try:
-            prefix, action, ident, a, b = data.split(":")
-            if prefix != cls.PREFIX or action not in cls.ACTIONS:
-                raise BadCallback(data)
-            return cls(action, int(ident), int(a), int(b))
-        except ValueError as exc:
-            raise BadCallback(data) from exc
+        parts = data.split(":")
+        if len(parts) != 5 or parts[0] != cls.PREFIX or parts[1] not in cls.ACTIONS:
+            raise BadCallback(data)
+        small = {"minimum": 0, "maximum": MAX_QUESTION}
+        return cls(
+            parts[1],
+            parse_id(parts[2], minimum=0),
+            parse_id(parts[3], **small),
+            parse_id(parts[4], **small),
+        )
 
 
 @dataclass(frozen=True)
 class ExportButton:
     """b(uild) an export, or m(ail) it to the organizer's own address."""
 
-    PREFIX = "ex1"
+    PREFIX: ClassVar[str] = "ex1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"b", "m"})
     action: str
     kind: str
 
@@ -224,7 +265,7 @@ class ExportButton:
     @classmethod
     def decode(cls, data: str) -> ExportButton:
         parts = data.split(":")
-        if len(parts) != 3 or parts[0] != cls.PREFIX or parts[1] not in {"b", "m"}:
+        if len(parts) != 3 or parts[0] != cls.PREFIX or parts[1] not in cls.ACTIONS:
             raise BadCallback(data)
         return cls(parts[1], parts[2])
 
@@ -234,8 +275,8 @@ class BroadcastButton:
     """Composing a broadcast: a(udience kind c/p/z/n/s), p(hase id), z(one index),
     k (toggle "Got it"), y (confirm), x (cancel)."""
 
-    PREFIX = "bc1"
-    ACTIONS = frozenset("apzkyx")
+    PREFIX: ClassVar[str] = "bc1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset("apzkyx")
     action: str
     id: int
     value: str = ""
@@ -245,20 +286,18 @@ class BroadcastButton:
 
     @classmethod
     def decode(cls, data: str) -> BroadcastButton:
-        try:
-            prefix, action, ident, value = data.split(":")
-            if prefix != cls.PREFIX or action not in cls.ACTIONS:
-                raise BadCallback(data)
-            return cls(action, int(ident), value)
-        except ValueError as exc:
-            raise BadCallback(data) from exc
+        parts = data.split(":")
+        if len(parts) != 4 or parts[0] != cls.PREFIX or parts[1] not in cls.ACTIONS:
+            raise BadCallback(data)
+        return cls(parts[1], parse_id(parts[2], minimum=0), parts[3])
 
 
 @dataclass(frozen=True)
 class AckButton:
     """A recipient's "Got it" under a broadcast."""
 
-    PREFIX = "ba1"
+    PREFIX: ClassVar[str] = "ba1"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset()
     broadcast_id: int
 
     def encode(self) -> str:
@@ -266,4 +305,35 @@ class AckButton:
 
     @classmethod
     def decode(cls, data: str) -> AckButton:
-        return cls(_int_button(cls.PREFIX, data))
+        return cls(_one_number(cls.PREFIX, data))
+
+
+# Every codec a button can carry, by prefix (the authorization matrix walks this).
+Codec = (
+    type[ScheduleButton]
+    | type[LanguageButton]
+    | type[TimezoneButton]
+    | type[CheckinButton]
+    | type[SubmissionButton]
+    | type[SelectionButton]
+    | type[CohortButton]
+    | type[PersonButton]
+    | type[ReviewButton]
+    | type[ExportButton]
+    | type[BroadcastButton]
+    | type[AckButton]
+)
+CODECS: tuple[Codec, ...] = (
+    ScheduleButton,
+    LanguageButton,
+    TimezoneButton,
+    CheckinButton,
+    SubmissionButton,
+    SelectionButton,
+    CohortButton,
+    PersonButton,
+    ReviewButton,
+    ExportButton,
+    BroadcastButton,
+    AckButton,
+)

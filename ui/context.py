@@ -11,6 +11,7 @@ from liaison.services.clock import Clock
 from liaison.services.exports.desk import ExportDesk
 from liaison.services.people import Actor
 from liaison.storage.database import Database
+from liaison.ui.downloads import Downloader
 from liaison.ui.i18n import Translator, translator
 
 
@@ -29,6 +30,7 @@ class BotData:
     exports: ExportDesk
     # Whether an SMTP server is configured, so exports can be offered by e-mail.
     mail_enabled: bool = False
+    downloader: Downloader
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

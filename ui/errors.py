@@ -23,13 +23,17 @@ from liaison.services.checkins.conversation import (
     StaleQuestion,
 )
 from liaison.services.errors import (
+    AccessEnded,
     AlreadyEnrolled,
     AmbiguousName,
+    CodeAttemptsLocked,
     CodeExpired,
     CodeInvalid,
     CodeUsed,
     ContactNotOwn,
+    DateProblem,
     DomainError,
+    InvalidDate,
     NotAllowed,
     PersonNotFound,
     PhoneNotOnRoster,
@@ -38,6 +42,7 @@ from liaison.services.errors import (
     UnknownTimezone,
 )
 from liaison.services.exports.errors import UnknownExport, UnknownProgramme
+from liaison.services.files.quota import Cap, QuotaReached
 from liaison.services.mail.errors import MailDisabled, NoEmailAddress
 from liaison.services.reviews.errors import (
     NoSuchSubmission,
@@ -70,6 +75,13 @@ from liaison.ui.i18n import Translator
 from liaison.ui.text import escape
 
 Render = Callable[[DomainError, Translator], str]
+
+
+def access_ended_text(t: Translator) -> str:
+    return t(
+        "Your access to this programme has ended, so this bot can no longer help you. If you "
+        "think this is a mistake, please contact the organizers."
+    )
 
 
 def too_large_text(t: Translator) -> str:
@@ -114,6 +126,64 @@ def _file_refused(error: DomainError, t: Translator) -> str:
     return t("This file type is not accepted here. Accepted formats: {formats}.").format(
         formats=formats
     )
+
+
+def _invalid_date(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, InvalidDate)
+    text, other = escape(error.text), escape(error.other or "")
+    return {
+        DateProblem.NO_SUCH_DAY: t("{text} is not a real date: that month has no such day."),
+        DateProblem.OUT_OF_RANGE: t("{text} is too far in the past or the future."),
+        DateProblem.NO_SUCH_TIME: t(
+            "I could not read {text} as a time of day. Please write it as HH:MM, e.g. 18:00."
+        ),
+        DateProblem.SKIPPED_BY_DST: t(
+            "{text} does not exist in that time zone: the clocks jump forward over it. "
+            "Please choose another time."
+        ),
+        DateProblem.END_BEFORE_START: t(
+            "The last day ({text}) comes before the first day ({other})."
+        ),
+    }.get(
+        error.problem,
+        t("I could not read {text} as a date. Please write it as YYYY-MM-DD, e.g. 2026-11-05."),
+    ).format(text=text, other=other)
+
+
+def _code_attempts_locked(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, CodeAttemptsLocked)
+    return t.plural(
+        "Too many wrong codes were sent from this account, so for your security no code is "
+        "accepted from it for the next {minutes} minute. Please check the code with the "
+        "organizers, or send /start and share your phone number instead.",
+        "Too many wrong codes were sent from this account, so for your security no code is "
+        "accepted from it for the next {minutes} minutes. Please check the code with the "
+        "organizers, or send /start and share your phone number instead.",
+        error.minutes,
+    ).format(minutes=error.minutes)
+
+
+def _quota_reached(error: DomainError, t: Translator) -> str:
+    assert isinstance(error, QuotaReached)
+    if error.cap is Cap.DRAFT_FILES:
+        return t(
+            "This draft already holds {count} files, the most one submission can take. "
+            "Submit it, or send /cancel and start again."
+        ).format(count=error.limit)
+    if error.cap is Cap.DRAFT_BYTES:
+        return t(
+            "This file would take the draft over {size}, the most one submission can take. "
+            "Submit it as it is, or send smaller files (e.g. PDFs or compressed photos)."
+        ).format(size=t.size(error.limit))
+    if error.cap is Cap.DAY_FILES:
+        return t(
+            "You have sent {count} files in the last 24 hours, the most the bot accepts from "
+            "one person. Please send the rest later, or contact the organizers."
+        ).format(count=error.limit)
+    return t(
+        "You have sent {size} of files in the last 24 hours, the most the bot accepts from "
+        "one person. Please send the rest later, or contact the organizers."
+    ).format(size=t.size(error.limit))
 
 
 def _draft_elsewhere(error: DomainError, t: Translator) -> str:
@@ -187,7 +257,9 @@ _TEXTS: dict[type[DomainError], Render] = {
     CodeInvalid: lambda e, t: t(
         "This code is not valid. Please check it and try again, or ask the organizers."
     ),
+    CodeAttemptsLocked: _code_attempts_locked,
     # People and preferences
+    AccessEnded: lambda e, t: access_ended_text(t),
     NotAllowed: lambda e, t: t("Only organizers can do this."),
     StaffOnly: lambda e, t: t("Only organizers and observers can see this."),
     AmbiguousName: lambda e, t: t("Several people match {name}; use the full name.").format(
@@ -201,6 +273,7 @@ _TEXTS: dict[type[DomainError], Render] = {
         "such as America/New_York or Asia/Shanghai."
     ).format(zone=escape(str(e))),
     UnknownLocale: lambda e, t: t("This button is no longer valid."),
+    InvalidDate: _invalid_date,
     # Check-ins
     NoOpenRun: lambda e, t: t(
         "No check-in is open for you right now. The next one will come at its scheduled time."
@@ -257,6 +330,7 @@ _TEXTS: dict[type[DomainError], Render] = {
     UnknownNames: lambda e, t: t(
         "These names fit nobody or several people: {names}. Send the names again."
     ).format(names=escape(str(e))),
+    QuotaReached: _quota_reached,
 }
 
 

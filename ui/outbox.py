@@ -338,7 +338,7 @@ async def render(db: Database, row: Claimed, now: datetime) -> Rendered | None:
     if row.person_id is None:
         return None
     reader = await actor_by_id(db, row.person_id)
-    if reader is None or reader.chat_id is None:
+    if reader is None or reader.chat_id is None or not reader.has_access:
         return None
     shown = await RENDERERS[row.kind](Reading(db, row, reader, _translator(reader), now))
     if shown is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import math
 import re
 import shutil
 from collections.abc import Callable, Iterable
@@ -314,6 +315,8 @@ async def build_demo(
     request = RecordingRequest()
     app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)
     app.bot_data.sender.pacer = _InstantPacer()  # type: ignore[assignment]
+    # The demo's clock stands still between ":wait"s: one person typing is no flood.
+    app.bot_data.throttle.burst = math.inf
     demo = Demo(app, request, db, clock, settings, people, out)
     await app.initialize()
     if copy is not None and not replayed:

@@ -57,6 +57,9 @@ class RecordingRequest(BaseRequest):
     username: str = BOT_USERNAME
     calls: list[Call] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    # What getFile reports as a file's size, when a test wants it to differ from the bytes
+    # (None: no size at all, as Telegram sometimes answers).
+    file_sizes: dict[str, int | None] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
     on_call: Callable[[Call], None] | None = None
     _faults: list[_PlannedFault] = field(default_factory=list)
@@ -190,12 +193,13 @@ class RecordingRequest(BaseRequest):
         if method == "getFile":
             file_id = str(params.get("file_id"))
             content = self.files.get(f"files/{file_id}", b"")
-            return {
+            result = {
                 "file_id": file_id,
                 "file_unique_id": f"u-{file_id}",
-                "file_size": len(content),
+                "file_size": self.file_sizes.get(file_id, len(content)),
                 "file_path": f"files/{file_id}",
             }
+            return {key: value for key, value in result.items() if value is not None}
         if method == "getUpdates":
             pending, self.updates = self.updates, []
             return pending

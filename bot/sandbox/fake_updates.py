@@ -110,16 +110,18 @@ class UpdateFactory:
         file_id: str,
         file_name: str,
         mime_type: str,
-        size: int,
+        size: int | None,
         caption: str | None = None,
     ) -> Update:
-        document = {
+        """A document; ``size=None`` leaves the size out, as Telegram sometimes does."""
+        document: dict[str, Any] = {
             "file_id": file_id,
             "file_unique_id": f"u-{file_id}",
             "file_name": file_name,
             "mime_type": mime_type,
-            "file_size": size,
         }
+        if size is not None:
+            document["file_size"] = size
         fields: dict[str, Any] = {"document": document}
         if caption:
             fields["caption"] = caption

@@ -2,7 +2,7 @@
 assignments and surveys
 
 Revision ID: 0004_selection
-Revises: 0002_inbox
+Revises: 0003_limits
 Create Date: 2026-11-28 00:41:57.722834
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_selection"
-down_revision: str | None = "0002_inbox"
+down_revision: str | None = "0003_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

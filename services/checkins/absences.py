@@ -10,7 +10,7 @@ from sqlalchemy import select
 from liaison.services.audit import record
 from liaison.services.authorization import require_organizer
 from liaison.services.checkins.states import move_run
-from liaison.services.errors import InvalidDate
+from liaison.services.dates import check_span
 from liaison.services.people import Actor, find_person
 from liaison.storage.database import Database
 from liaison.storage.enums import RunState
@@ -36,8 +36,7 @@ async def record_absence(
 ) -> AbsenceRecorded:
     """Stores the absence; runs already planned in it and not yet answered are cancelled."""
     require_organizer(actor)
-    if ends_on < starts_on:
-        raise InvalidDate(f"{starts_on} > {ends_on}")
+    check_span(starts_on, ends_on)
     async with db.transaction() as session:
         person = await find_person(session, actor.programme_id, name)
         session.add(

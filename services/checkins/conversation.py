@@ -24,6 +24,7 @@ from liaison.services.checkins.states import OPEN, move_run
 from liaison.services.checkins.views import Question, RunView, load_view, open_run
 from liaison.services.errors import DomainError
 from liaison.services.files.archive import ArchiveChanges, Incoming, archive_changes
+from liaison.services.files.quota import check_quota
 from liaison.storage.database import Database
 from liaison.storage.enums import RunState
 from liaison.storage.models import Survey, SurveyAnswer, SurveyRun
@@ -195,6 +196,7 @@ async def _archive_voice(
     now: datetime,
 ) -> int:
     survey = await session.get_one(Survey, run.survey_id)
+    await check_quota(session, run.person_id, None, len(voice.data), now)
     stored = await files.store(
         session,
         relative_dir=Path(survey.programme_id) / str(run.person_id) / "checkins" / str(run.id),
@@ -294,6 +296,15 @@ async def confirm(db: Database, person_id: int, run_id: int, now: datetime) -> C
             await alert_organizers(session, survey.programme_id, run.id, now)
         await session.flush()
         return Confirmed(await load_view(session, run), alerts)
+
+
+async def own_view(db: Database, person_id: int, run_id: int) -> RunView:
+    """The person's own run as it stands (the edit menu); anyone else's, or none, is refused."""
+    async with db.read() as session:
+        run = await session.get(SurveyRun, run_id)
+        if run is None or run.person_id != person_id:
+            raise NotYourRun()
+        return await load_view(session, run)
 
 
 async def prompt_sent(db: Database, run_id: int) -> bool:

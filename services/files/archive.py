@@ -55,10 +55,31 @@ class Incoming:
         return hashlib.sha256(self.data).hexdigest()
 
 
+def person_folders(data_dir: Path, programme_id: str, person_id: int) -> list[Path]:
+    """Every archive folder that holds one person's files (submissions, voice answers)."""
+    root = data_dir / ARCHIVE / programme_id
+    return [root / f"person-{person_id}", root / str(person_id)]
+
+
 def safe_part(text: str) -> str:
     """A path component made only of safe characters: nothing the user wrote reaches the disk."""
     cleaned = _SAFE.sub("-", text).strip("-")
     return cleaned[:60] or "x"
+
+
+def private_folder(folder: Path) -> None:
+    """Creates a folder and each missing parent with mode 0700.
+
+    ``mkdir(parents=True)`` gives the parents it creates the default mode (0755 under
+    the usual umask): the archive's programme and person folders would be listable by
+    every local user. Each level is made here with 0700 instead.
+    """
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for level in reversed(missing):
+        level.mkdir(mode=0o700, exist_ok=True)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -66,7 +87,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
     Folders are 0700 and files 0600: the archive holds people's work and voices.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(path.parent)
     temporary = path.with_name(path.name + PART_SUFFIX)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -78,7 +99,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(target.parent)
     try:
         os.link(source, target)
     except OSError:

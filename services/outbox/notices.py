@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from liaison.services.audit import record
 from liaison.services.outbox.payloads import ExpiredPayload, UnreachablePayload
 from liaison.services.outbox.queue import Planned, enqueue
-from liaison.services.outbox.states import sources
+from liaison.services.outbox.states import move_statement
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxState
 from liaison.storage.models import OutboxMessage, Person
@@ -27,12 +27,12 @@ async def mark_unreachable(db: Database, person_id: int, now: datetime, reason: 
         first_time = person.unreachable_at is None
         person.unreachable_at = person.unreachable_at or now
         await session.execute(
-            update(OutboxMessage)
-            .where(
+            move_statement(
+                OutboxState.UNREACHABLE,
                 OutboxMessage.person_id == person_id,
-                OutboxMessage.state.in_(sources(OutboxState.UNREACHABLE)),
+                last_error=reason,
+                lease_until=None,
             )
-            .values(state=OutboxState.UNREACHABLE, last_error=reason, lease_until=None)
         )
         told: list[int] = []
         if first_time:

@@ -9,21 +9,30 @@ phone call at an odd hour.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.outbox.payloads import Payload, check_payload, dump, parse_payload
-from liaison.services.outbox.states import FINAL, move_row
+from liaison.services.outbox.states import FINAL, move_row, move_statement
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxPriority, OutboxState
 from liaison.storage.models import OutboxMessage
 from liaison.storage.queries import upsert_insert
 
+log = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 8
+# A claimed batch is held this long unless its sender renews the lease, which it does
+# while it works (sender/outbox_sender.py): a batch abandoned by a crash is taken up by
+# the next sender within this time, not minutes later.
+LEASE = timedelta(seconds=15)
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 
@@ -65,6 +74,9 @@ class Claimed:
     due_at: datetime
     expires_at: datetime | None
     attempts: int
+    token: str = ""
+    # Claimed again after its sender died: alone in its batch (see claim_due).
+    recovered: bool = False
     priority: int = int(OutboxPriority.NORMAL)
 
 
@@ -94,48 +106,63 @@ async def claim_due(
     now: datetime,
     *,
     limit: int = 50,
-    lease: timedelta = timedelta(minutes=2),
+    lease: timedelta = LEASE,
     kinds: Collection[OutboxKind] | None = None,
 ) -> list[Claimed]:
-    """Claims due rows for this worker in one statement, by priority, then due time.
+    """Claims due rows (of ``kinds`` only, when given) under a fresh claim token, by
+    priority, then due time.
 
     On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent
     senders split the rows between them; on SQLite the single writer serialises it.
-    A row whose lease ran out (its worker died mid-send) is claimed again.
+    Every claimed row is charged one attempt.
+
+    A row whose lease ran out was abandoned mid-batch (its sender died). Such rows are
+    claimed again one at a time, each in a batch of its own: if one of them kills the
+    sender every time, only that row is charged for it, and once it has used up its
+    attempts it ends ``failed`` here instead of being retried forever.
     """
-    due = (
-        select(OutboxMessage.id)
-        .where(
-            or_(
-                and_(
-                    OutboxMessage.state == OutboxState.PENDING,
-                    OutboxMessage.due_at <= now,
-                ),
-                and_(
-                    OutboxMessage.state == OutboxState.SENDING,
-                    OutboxMessage.lease_until < now,
-                ),
+    token = secrets.token_hex(16)
+    abandoned = and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now)
+    pending = and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now)
+
+    def claim(condition: ColumnElement[bool], count: int) -> Any:
+        due = (
+            select(OutboxMessage.id)
+            .where(condition)
+            .order_by(OutboxMessage.priority, OutboxMessage.due_at, OutboxMessage.id)
+            .limit(count)
+            .with_for_update(skip_locked=True)
+        )
+        if kinds is not None:
+            due = due.where(OutboxMessage.kind.in_(kinds))
+        return move_statement(
+            OutboxState.SENDING,
+            OutboxMessage.id.in_(due.scalar_subquery()),
+            lease_until=now + lease,
+            claim_token=token,
+            attempts=OutboxMessage.attempts + 1,
+        ).returning(OutboxMessage)
+
+    async with db.transaction() as session:
+        given_up = await session.execute(
+            move_statement(
+                OutboxState.FAILED,
+                abandoned,
+                OutboxMessage.attempts >= MAX_ATTEMPTS,
+                lease_until=None,
+                last_error=f"abandoned mid-send {MAX_ATTEMPTS} times (the sender died)",
             )
         )
-        .order_by(OutboxMessage.priority, OutboxMessage.due_at, OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    if kinds is not None:
-        due = due.where(OutboxMessage.kind.in_(kinds))
-    statement = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()))
-        .values(
-            state=OutboxState.SENDING,
-            lease_until=now + lease,
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .returning(OutboxMessage)
-        .execution_options(synchronize_session=False)
-    )
-    async with db.transaction() as session:
-        rows = list((await session.scalars(statement)).all())
+        if given_up.rowcount:  # type: ignore[attr-defined]
+            log.error(
+                "gave up on %s outbox row(s) abandoned mid-send %s times",
+                given_up.rowcount,  # type: ignore[attr-defined]
+                MAX_ATTEMPTS,
+            )
+        rows = list((await session.scalars(claim(abandoned, 1))).all())
+        recovered = bool(rows)
+        if not recovered:
+            rows = list((await session.scalars(claim(pending, limit))).all())
         claimed = [
             Claimed(
                 row.id,
@@ -146,6 +173,8 @@ async def claim_due(
                 row.due_at,
                 row.expires_at,
                 row.attempts,
+                token,
+                recovered,
                 row.priority,
             )
             for row in rows
@@ -154,15 +183,31 @@ async def claim_due(
     return claimed
 
 
+async def renew(db: Database, token: str, until: datetime) -> int:
+    """Extends the lease of every row still held under this claim; returns how many."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.claim_token == token,
+                OutboxMessage.state == OutboxState.SENDING,
+            )
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def mark_sent(
-    db: Database, row_id: int, chat_id: int, message_id: int | None, now: datetime
-) -> None:
+    db: Database, row: Claimed, chat_id: int, message_id: int | None, now: datetime
+) -> bool:
     """Records delivery, with the chat it actually went to (the recipient's at send time)."""
     async with db.transaction() as session:
-        await move_row(
+        return await move_row(
             session,
-            row_id,
+            row.id,
             OutboxState.SENT,
+            token=row.token,
             chat_id=chat_id,
             sent_at=now,
             telegram_message_id=message_id,
@@ -172,17 +217,26 @@ async def mark_sent(
 
 
 async def release(
-    db: Database, row_id: int, due_at: datetime, error: str | None, *, count_attempt: bool = True
+    db: Database,
+    row: Claimed,
+    due_at: datetime,
+    error: str | None,
+    *,
+    count_attempt: bool = True,
 ) -> None:
-    """Puts a claimed row back to wait until ``due_at``; gives up after MAX_ATTEMPTS."""
+    """Puts a row back to wait until ``due_at``; gives up after MAX_ATTEMPTS.
+
+    ``count_attempt=False`` takes back the attempt its claim counted (flood control is
+    Telegram's pace, not a failure of the row).
+    """
+    attempts = row.attempts if count_attempt else max(row.attempts - 1, 0)
     async with db.transaction() as session:
-        row = await session.get_one(OutboxMessage, row_id)
-        attempts = row.attempts if count_attempt else max(row.attempts - 1, 0)
         if attempts >= MAX_ATTEMPTS:
             await move_row(
                 session,
-                row_id,
+                row.id,
                 OutboxState.FAILED,
+                token=row.token,
                 attempts=attempts,
                 lease_until=None,
                 last_error=error,
@@ -190,8 +244,9 @@ async def release(
         else:
             await move_row(
                 session,
-                row_id,
+                row.id,
                 OutboxState.PENDING,
+                token=row.token,
                 attempts=attempts,
                 due_at=due_at,
                 lease_until=None,
@@ -199,12 +254,30 @@ async def release(
             )
 
 
-async def finish(db: Database, row_id: int, state: OutboxState, error: str | None) -> None:
-    """Records a final outcome: failed, expired or skipped."""
+async def unclaim(db: Database, rows: list[Claimed]) -> None:
+    """Hands back claimed rows the batch never got to (it stopped), without the attempt."""
+    if not rows:
+        return
+    async with db.transaction() as session:
+        for row in rows:
+            await move_row(
+                session,
+                row.id,
+                OutboxState.PENDING,
+                token=row.token,
+                attempts=max(row.attempts - 1, 0),
+                lease_until=None,
+            )
+
+
+async def finish(db: Database, row: Claimed, state: OutboxState, error: str | None) -> bool:
+    """Records a final outcome: failed, expired, skipped or unreachable."""
     if state not in FINAL:
         raise ValueError(f"{state} is not a final outcome")
     async with db.transaction() as session:
-        await move_row(session, row_id, state, lease_until=None, last_error=error)
+        return await move_row(
+            session, row.id, state, token=row.token, lease_until=None, last_error=error
+        )
 
 
 def backoff(attempts: int) -> timedelta:

@@ -4,10 +4,10 @@
 stateDiagram-v2
     [*] --> pending: planned (unique key)
     pending --> sending: claimed with a lease
-    sending --> sending: lease ran out, claimed again
+    sending --> sending: lease ran out, claimed again (under a new claim token)
     sending --> sent
     sending --> pending: 429, 5xx, network error, timeout (retried later)
-    sending --> failed: 400, or too many attempts
+    sending --> failed: 400, an error rendering it, or too many attempts
     sending --> expired: too old to send
     sending --> skipped: no longer relevant
     pending --> unreachable: the person blocked the bot
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, Update, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.storage.enums import OutboxState
@@ -52,12 +52,37 @@ def sources(target: OutboxState) -> tuple[OutboxState, ...]:
     return tuple(state for state, targets in TRANSITIONS.items() if target in targets)
 
 
-async def move_row(session: AsyncSession, row_id: int, target: OutboxState, **values: Any) -> bool:
-    """Moves one row to ``target`` if it is in a state allowed to lead there."""
-    result = await session.execute(
+def move_statement(target: OutboxState, *where: ColumnElement[bool], **values: Any) -> Update:
+    """The one conditional UPDATE: rows matching ``where`` and in a state allowed to lead
+    to ``target`` move there, with ``values`` written in the same statement.
+
+    Leaving ``sending`` drops the claim token.
+    """
+    if target is not OutboxState.SENDING:
+        values.setdefault("claim_token", None)
+    return (
         update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.state.in_(sources(target)))
+        .where(OutboxMessage.state.in_(sources(target)), *where)
         .values(state=target, **values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def move_row(
+    session: AsyncSession,
+    row_id: int,
+    target: OutboxState,
+    *,
+    token: str | None = None,
+    **values: Any,
+) -> bool:
+    """Moves one row to ``target`` if it is in a state allowed to lead there.
+
+    With ``token`` the row must also still be held under that claim: a sender whose
+    lease ran out and was taken over by another records nothing (a fencing token).
+    """
+    condition = [OutboxMessage.id == row_id]
+    if token is not None:
+        condition.append(OutboxMessage.claim_token == token)
+    result = await session.execute(move_statement(target, *condition, **values))
     return bool(result.rowcount)  # type: ignore[attr-defined]

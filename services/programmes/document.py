@@ -91,6 +91,32 @@ def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _index_lines(item, (*loc, index), lines)
 
 
+def refuse_aliases(name: str, text: str) -> None:
+    """Refuses YAML anchors (&name) and aliases (*name), before anything is built.
+
+    Ten lines of nested aliases expand to billions of nodes (an "alias bomb") and took
+    minutes to check; a programme file never needs them, so each is reported with its line.
+    Reading the event stream is linear in the file's length, whatever the aliases say.
+    """
+    problems = []
+    for event in yaml.parse(text, Loader=_StringTimesLoader):
+        anchor = getattr(event, "anchor", None)
+        if not anchor:
+            continue
+        kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
+        found = f"{kind}{anchor}"
+        problems.append(
+            Problem(
+                name,
+                event.start_mark.line + 1 if event.start_mark else None,
+                "",
+                f"YAML {found} is not allowed in programme files; write the value out",
+            )
+        )
+    if problems:
+        raise DocumentError(problems)
+
+
 def read_document(path: Path) -> Document:
     """Parses a YAML or TOML file; a syntax error becomes a Problem with its line."""
     name = path.name
@@ -108,6 +134,7 @@ def read_document(path: Path) -> Document:
         except tomllib.TOMLDecodeError as exc:
             raise DocumentError([Problem(name, None, "", f"not valid TOML: {exc}")]) from exc
     try:
+        refuse_aliases(name, text)
         node = yaml.compose(text, Loader=_StringTimesLoader)
         data = yaml.load(text, Loader=_StringTimesLoader)  # noqa: S506 - safe subclass
     except yaml.MarkedYAMLError as exc:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audience import audience_rule
+from liaison.services.authorization import require_access
 from liaison.services.people import Actor
 from liaison.services.submissions.errors import AssignmentClosed, NotYourAssignment
 from liaison.storage.database import Database
@@ -111,6 +112,7 @@ async def assignment_for(
     session: AsyncSession, actor: Actor, assignment_id: int, now: datetime
 ) -> Assignment:
     """The assignment a cadre may submit to now; anything else is refused."""
+    require_access(actor)
     assignment = await session.get(Assignment, assignment_id)
     if (
         assignment is None

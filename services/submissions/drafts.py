@@ -149,11 +149,17 @@ async def set_preview(db: Database, person_id: int, message_id: int) -> None:
 
 
 async def _discard(
-    session: AsyncSession, person_id: int, forget: list[StoredFile], now: datetime, reason: str
+    session: AsyncSession,
+    person_id: int,
+    forget: list[StoredFile],
+    now: datetime,
+    reason: str,
+    draft_id: int | None = None,
 ) -> DraftView | None:
-    draft = await session.scalar(
-        select(SubmissionDraft).where(SubmissionDraft.person_id == person_id).with_for_update()
-    )
+    query = select(SubmissionDraft).where(SubmissionDraft.person_id == person_id)
+    if draft_id is not None:
+        query = query.where(SubmissionDraft.id == draft_id)
+    draft = await session.scalar(query.with_for_update())
     if draft is None:
         return None
     view = await draft_view(session, draft)
@@ -175,12 +181,22 @@ async def _discard(
 
 
 async def discard(
-    db: Database, data_dir: Path, person_id: int, now: datetime, reason: str = "cancelled"
+    db: Database,
+    data_dir: Path,
+    person_id: int,
+    now: datetime,
+    reason: str = "cancelled",
+    *,
+    draft_id: int | None = None,
 ) -> DraftView | None:
-    """Drops the draft and its staged files; returns what was dropped, if anything."""
+    """Drops the draft and its staged files; returns what was dropped, if anything.
+
+    With ``draft_id`` (a Cancel button) only that draft: a button left on an old
+    preview must not drop the draft started since.
+    """
     async with archive_changes(data_dir) as files, db.transaction() as session:
         forget: list[StoredFile] = []
-        view = await _discard(session, person_id, forget, now, reason)
+        view = await _discard(session, person_id, forget, now, reason, draft_id)
         for stored in forget:
             files.forget(stored)
         return view

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from liaison.services.audit import record
 from liaison.services.files.archive import MAX_DOWNLOAD_BYTES, Incoming, archive_changes
 from liaison.services.files.checks import FileVerdict, check_file
+from liaison.services.files.quota import check_quota
 from liaison.services.submissions.assignments import archive_dir
 from liaison.services.submissions.drafts import DraftView, draft_view, locked_draft
 from liaison.services.submissions.errors import DuplicateFile, FileRefused
@@ -89,6 +90,7 @@ async def add_file(
                 .order_by(Submission.version.desc())
                 .limit(1)
             )
+            await check_quota(session, person_id, draft.id, len(incoming.data), now)
             name = incoming.original_name or f"photo.{verdict.extension}"
             await files.store(
                 session,

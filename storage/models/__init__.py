@@ -10,6 +10,7 @@ from liaison.storage.models.assignments import (
 from liaison.storage.models.audit import AuditEvent
 from liaison.storage.models.broadcasts import Broadcast, BroadcastRecipient
 from liaison.storage.models.inbox import InboxUpdate
+from liaison.storage.models.limits import EnrolmentRefusals
 from liaison.storage.models.operations import Heartbeat
 from liaison.storage.models.outbox import OutboxMessage
 from liaison.storage.models.people import EnrolmentCode, Person
@@ -31,6 +32,7 @@ __all__ = [
     "Broadcast",
     "BroadcastRecipient",
     "EnrolmentCode",
+    "EnrolmentRefusals",
     "Extension",
     "Heartbeat",
     "InboxUpdate",

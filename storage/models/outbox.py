@@ -33,8 +33,13 @@ class OutboxMessage(Base):
     state: Mapped[OutboxState] = mapped_column(
         enum_column(OutboxState, 16), default=OutboxState.PENDING
     )
+    # Claims of the row (one per send tried; a batch stopped by flood control gives back
+    # the attempts of the rows it did not reach).
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
+    # Who holds the row while it is `sending`: a random token per claimed batch, so a
+    # sender that lost its lease cannot record an outcome over the new holder's.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]
