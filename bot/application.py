@@ -130,7 +130,7 @@ def build_application(
 
     data.inbox = InboxProcessor(app, database, data.clock)
 
-    data.throttle = Throttle(data.clock)
+    data.throttle = Throttle(data.clock, burst=settings.throttle.burst, rate=settings.throttle.rate)
     app.add_handler(TypeHandler(Update, throttle_handler(data.throttle)), group=THROTTLE_GROUP)
     app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
     register_all(app)

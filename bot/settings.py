@@ -31,6 +31,13 @@ class SendingSettings(BaseModel):
     tick_seconds: float = Field(default=30.0, gt=0)
 
 
+class ThrottleSettings(BaseModel):
+    # Each Telegram user may send a burst of this many updates, refilled at `rate` a second;
+    # more are dropped (bot/throttle.py). Raise them only for load tests.
+    burst: float = Field(default=20.0, gt=0)
+    rate: float = Field(default=0.5, gt=0)
+
+
 class HealthSettings(BaseModel):
     # An outbox row due this long ago and still not sent means something is stuck.
     stuck_minutes: float = Field(default=10.0, gt=0)
@@ -120,6 +127,7 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = WebhookSettings()
     sending: SendingSettings = SendingSettings()
     health: HealthSettings = HealthSettings()
+    throttle: ThrottleSettings = ThrottleSettings()
     smtp: SmtpSettings = SmtpSettings()
     default_locale: str = "zh_CN"
     default_phone_region: str = "CN"

@@ -33,6 +33,7 @@ from liaison.storage.models import (
     AuditEvent,
     EnrolmentCode,
     EnrolmentRefusals,
+    InboxUpdate,
     Person,
     StoredFile,
     Submission,
@@ -174,6 +175,11 @@ async def erase_person(
             absence.reason = None
         await session.execute(delete(EnrolmentCode).where(EnrolmentCode.person_id == person_id))
         await _scrub_audit(session, programme_id, person_id, telegram_user_id)
+        if telegram_user_id is not None:
+            # The inbox keeps raw updates (names, texts) until they are pruned: erase them now.
+            await session.execute(
+                delete(InboxUpdate).where(InboxUpdate.user_id == telegram_user_id)
+            )
         _unlink(person)
         person.name, person.phone = placeholder(person_id), f"erased-{person_id}"
         person.unit = person.position = person.bft_level = person.notes = None

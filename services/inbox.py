@@ -168,18 +168,26 @@ async def older_unsettled(session: AsyncSession, update_id: int, user_id: int | 
 
 
 async def _settle(
-    session: AsyncSession, update_id: int, state: InboxState, now: datetime, error: str | None
+    session: AsyncSession,
+    update_id: int,
+    state: InboxState,
+    now: datetime,
+    error: str | None,
+    **values: object,
 ) -> None:
     await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id == update_id)
-        .values(state=state, finished_at=now, last_error=error)
+        .values(state=state, finished_at=now, last_error=error, **values)
     )
 
 
 async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> None:
-    """Marks the row done in the caller's unit of work, beside the handler's effects."""
-    await _settle(session, update_id, InboxState.DONE, now, None)
+    """Marks the row done in the caller's unit of work, beside the handler's effects.
+
+    The raw update (names, texts, a shared phone number) is not needed once handled: only
+    its id stays, to recognise a redelivery, so an erased person leaves nothing here."""
+    await _settle(session, update_id, InboxState.DONE, now, None, payload={})
 
 
 async def record_failure(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from liaison.bot.application import build_application
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, RecordingRequest
 from liaison.bot.sandbox.fake_updates import FakeUser, UpdateFactory
-from liaison.bot.settings import Settings
+from liaison.bot.settings import Settings, ThrottleSettings
 from liaison.services.clock import FakeClock
 from liaison.services.programmes.loading import load_programme
 from liaison.services.roster import import_roster
@@ -102,6 +102,8 @@ async def sample_harness(db: Database, clock: FakeClock, tmp_path: Path) -> Asyn
         database_url="sqlite://unused",
         data_dir=tmp_path / "data",
         default_locale="zh_CN",
+        # The fake clock stands still while an organizer taps through 23 candidates.
+        throttle=ThrottleSettings(burst=1000),
     )
     request = RecordingRequest()
     app = build_application(settings, db=db, clock=clock, request=request, rate_limit=False)

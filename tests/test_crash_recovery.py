@@ -155,6 +155,8 @@ class Bed:
             LIAISON_SENDING__GLOBAL_RATE="1000",
             LIAISON_SENDING__PER_CHAT_INTERVAL="0",
             LIAISON_LOG_LEVEL="WARNING",
+            # Each cadre types dozens of tokens at once: this test is about durability.
+            LIAISON_THROTTLE__BURST="100000",
             LIAISON_WEBHOOK__LISTEN="127.0.0.1",
             LIAISON_WEBHOOK__PORT=str(self.webhook_port),
             LIAISON_WEBHOOK__URL="https://liaison.example.org/",

@@ -80,7 +80,7 @@ async def test_updates_during_a_database_outage_are_handled_once_when_it_is_back
             if backend == "postgresql":
                 await _terminate_other_backends(h.db)
 
-    h.app.add_handler(TypeHandler(Update, pull_the_plug), group=-2)
+    h.app.add_handler(TypeHandler(Update, pull_the_plug), group=-3)  # before the throttle
     await inbox.accept([update.to_dict() for update in sent])
     with pytest.raises((OperationalError, DBAPIError)):
         await inbox.drain()

@@ -42,7 +42,8 @@ async def test_error_apology_follows_the_stored_locale_over_telegrams(harness: H
 
 
 async def test_error_apology_for_a_stranger_follows_telegrams_language(harness: Harness) -> None:
-    harness.app.add_handler(CommandHandler("start", explode), group=-2)
+    # Before the throttle (group -2) and the guard (group -1): a stranger hits the error.
+    harness.app.add_handler(CommandHandler("start", explode), group=-3)
     await harness.send(harness.updates.command(STRANGER, "/start"), expect_error=True)
     assert harness.texts(STRANGER).count(EN(APOLOGY)) == 1
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from liaison.services.audit import record
 from liaison.services.authorization import require_organizer
@@ -114,6 +115,24 @@ async def _draft(session: AsyncSession, actor: Actor, broadcast_id: int) -> Broa
     ):
         raise NoSuchBroadcast()
     return broadcast
+
+
+async def _leave_draft(
+    session: AsyncSession, broadcast: Broadcast, target: BroadcastState, **values: object
+) -> None:
+    """A draft is sent or cancelled once: one conditional UPDATE from DRAFT; a second tap
+    that raced this one finds no draft."""
+    result = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast.id, Broadcast.state == BroadcastState.DRAFT)
+        .values(state=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NoSuchBroadcast()
+    set_committed_value(broadcast, "state", target)
+    for name, value in values.items():
+        set_committed_value(broadcast, name, value)
 
 
 async def _view(session: AsyncSession, broadcast: Broadcast, now: datetime) -> Draft:
@@ -254,7 +273,7 @@ async def draft_view(db: Database, actor: Actor, broadcast_id: int, now: datetim
 async def cancel(db: Database, actor: Actor, broadcast_id: int) -> None:
     async with db.transaction() as session:
         broadcast = await _draft(session, actor, broadcast_id)
-        broadcast.state = BroadcastState.CANCELLED
+        await _leave_draft(session, broadcast, BroadcastState.CANCELLED)
         await _await(session, actor, None)
 
 
@@ -294,9 +313,14 @@ async def confirm(
                         now,
                     ),
                 )
-        broadcast.state = BroadcastState.SENDING
-        broadcast.confirmed_at = now
-        broadcast.status_chat_id, broadcast.status_message_id = status_chat_id, status_message_id
+        await _leave_draft(
+            session,
+            broadcast,
+            BroadcastState.SENDING,
+            confirmed_at=now,
+            status_chat_id=status_chat_id,
+            status_message_id=status_message_id,
+        )
         await _await(session, actor, None)
         await record(
             session,
