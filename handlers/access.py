@@ -48,6 +48,7 @@ def organizer_only(callback: Callback) -> Callback:
             return
         await callback(update, context)
 
+    wrapper.organizer_only = True  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -61,5 +62,4 @@ def staff_only(callback: Callback) -> Callback:
             return
         await callback(update, context)
 
-    wrapper.organizer_only = True  # type: ignore[attr-defined]
     return wrapper

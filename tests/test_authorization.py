@@ -26,6 +26,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from liaison.bot.sandbox.fake_updates import FakeUser, UpdateFactory
+from liaison.services.broadcasts import compose
 from liaison.services.checkins.absences import record_absence
 from liaison.services.checkins.conversation import NotYourRun
 from liaison.services.checkins.notes import add_note, expect_note
@@ -43,7 +44,14 @@ from liaison.services.submissions.versions import submit
 from liaison.storage.base import Base
 from liaison.storage.database import Database
 from liaison.storage.enums import PersonStatus
-from liaison.storage.models import Assignment, AuditEvent, Person, StoredFile, SurveyRun
+from liaison.storage.models import (
+    Assignment,
+    AuditEvent,
+    Person,
+    StoredFile,
+    Submission,
+    SurveyRun,
+)
 from liaison.ui.callbacks import CODECS
 from liaison.ui.i18n import translator
 from tests.conftest import (
@@ -94,9 +102,16 @@ STRANGER_TEXT = (
     "is not linked yet. Send /start to link it with your phone number or your code."
 )
 ONLY_ORGANIZERS = "Only organizers can do this."
+ONLY_STAFF = "Only organizers and observers can see this."
 NO_SUCH_RUN = "There is no such check-in in your programme."
 NOT_VALID = "This button is no longer valid."
 NOBODY = "Nobody called {name} is on the roster."
+NO_TESTS = "This programme declares no tests (the programme file's selection.tests)."
+NO_CANDIDATES = "There is nobody to select: no candidates are on the roster."
+BROADCAST_GONE = "This broadcast was already sent or cancelled."
+# The cadres' person ids in the world (build_world checks them): a dossier asked for by
+# another programme's id answers that nobody with that "name" (the id) is on the roster.
+PERSON_IDS = {"A": "1", "B": "7"}
 REPORTS_FOR_CADRES = "Reports and papers are submitted by participants."
 CHECKINS_FOR_CADRES = "Check-ins are answered by participants."
 NO_DRAFT = "This draft has already been submitted or cancelled."
@@ -106,7 +121,14 @@ NOT_ON_ROSTER = (
     "participant, ask the organizers for a one-time code and send /start CODE."
 )
 # Answers that mean "not you, not here": none may come to an allowed case.
-REFUSALS = (STRANGER_TEXT, ONLY_ORGANIZERS, NO_SUCH_RUN, NOT_VALID, REPORTS_FOR_CADRES)
+REFUSALS = (
+    STRANGER_TEXT,
+    ONLY_ORGANIZERS,
+    ONLY_STAFF,
+    NO_SUCH_RUN,
+    NOT_VALID,
+    REPORTS_FOR_CADRES,
+)
 
 
 @dataclass(frozen=True)
@@ -141,6 +163,9 @@ class Refs:
     draft: dict[str, int]
     file: dict[str, int]
     assignment: dict[str, int]
+    person: dict[str, int]  # the cadre's
+    submission: dict[str, int]  # the cadre's submitted version
+    broadcast: dict[str, int]  # the organizer's unsent draft
 
 
 Build = Callable[[UpdateFactory, FakeUser, Refs, str], Update]
@@ -182,6 +207,44 @@ def organizers_of_the_programme(
     }
 
 
+def staff_of_the_programme(allowed: Outcome, foreign: Outcome) -> Expect:
+    """Organizers and observers read their own programme's records; cadres read none."""
+    return {
+        "stranger": Refused(STRANGER_TEXT),
+        "cadre": Refused(ONLY_STAFF),
+        "observer": {"A": allowed, "B": foreign},
+        "organizer": {"A": allowed, "B": foreign},
+        "other_organizer": {"A": foreign, "B": allowed},
+    }
+
+
+def dossier_by_id() -> Expect:
+    """A dossier asked for by another programme's person id: nobody by that id here."""
+
+    def nobody(target: str) -> Outcome:
+        return Refused(NOBODY, {"name": PERSON_IDS[target]})
+
+    allowed = Allowed(writes=False)
+    return {
+        "observer": {"A": allowed, "B": nobody("B")},
+        "organizer": {"A": allowed, "B": nobody("B")},
+        "other_organizer": {"A": nobody("A"), "B": allowed},
+    }
+
+
+def staff(outcome: Outcome) -> Expect:
+    """Organizers and observers, each of their own programme; cadres are refused."""
+    return enrolled(outcome) | {"cadre": Refused(ONLY_STAFF)}
+
+
+def organizers(outcome: Outcome) -> Expect:
+    """Organizers, each of their own programme; everyone else is refused."""
+    return enrolled(Refused(ONLY_ORGANIZERS)) | {
+        "organizer": outcome,
+        "other_organizer": outcome,
+    }
+
+
 def owner_only(allowed: Outcome, refusal: Outcome) -> Expect:
     """Only the cadre whose data it is (programme A's cadre, on A's data) may act."""
     return enrolled(refusal) | {"cadre": {"A": allowed, "B": refusal}}
@@ -193,6 +256,15 @@ def schedule_data(view: str) -> Callable[[Refs, str], str]:
 
 def checkin_button(name: str) -> Callable[[Refs, str], str]:
     return lambda refs, target: checkin_data(refs.run[target], name)
+
+
+def refs_data(head: str, kind: str, tail: str = "") -> Callable[[Refs, str], str]:
+    """``head:ID tail``, ID being the target's row of that kind (a field of Refs)."""
+    return lambda refs, target: f"{head}:{getattr(refs, kind)[target]}{tail}"
+
+
+def fixed_data(data: str) -> Callable[[Refs, str], str]:
+    return lambda refs, target: data
 
 
 def command(text: str) -> Build:
@@ -358,6 +430,109 @@ ENTRIES: dict[str, Entry] = {
         ),
         enrolled(Allowed(writes=False)),
     ),
+    # Selection: organizers record results and select; staff read the candidates.
+    "/result": Entry(
+        lambda updates, user, refs, target: updates.command(
+            user, f"/result {NAMES[target]} bft 高级"
+        ),
+        # Neither programme declares tests: that comes before looking for the name.
+        organizers_of_the_programme(Allowed(), Refused(NO_TESTS)),
+        data=True,
+        organizer_door=True,
+    ),
+    "/candidates": Entry(command("/candidates"), staff(Allowed(writes=False))),
+    "/select": Entry(command("/select"), organizers(Allowed()), organizer_door=True),
+    **{
+        f"sl1:{name}": Entry(
+            button(refs_data("sl1:" + name, "person")),
+            # Someone of another programme is no candidate of this walk: named to no one.
+            organizers_of_the_programme(Allowed(), Refused(NOT_VALID)),
+            data=True,
+            organizer_door=True,
+        )
+        for name in ("y", "n")
+    },
+    "sl1:v": Entry(
+        button(lambda refs, target: f"sl1:v:{refs.person[target]}"),
+        organizers_of_the_programme(Allowed(), Refused(NO_CANDIDATES)),
+        data=True,
+        organizer_door=True,
+    ),
+    **{
+        f"sl1:{name}": Entry(
+            button(fixed_data(f"sl1:{name}:0")),
+            organizers(Allowed()),
+            organizer_door=True,
+        )
+        for name in ("s", "c", "x")
+    },
+    # The organizers' workspace: staff read their own programme; organizers act on it.
+    "/digest": Entry(command("/digest"), staff(Allowed())),
+    "/cohort": Entry(command("/cohort"), staff(Allowed(writes=False))),
+    "co1": Entry(button(lambda refs, target: "co1:0"), staff(Allowed(writes=False))),
+    "/person": Entry(
+        lambda updates, user, refs, target: updates.command(user, f"/person {NAMES[target]}"),
+        staff_of_the_programme(Allowed(writes=False), Refused(NOBODY)),
+        data=True,
+    ),
+    "message:liaison.handlers.people.on_person_link": Entry(
+        lambda updates, user, refs, target: updates.command(user, f"/p_{refs.person[target]}"),
+        staff_of_the_programme(Allowed(writes=False), Refused(NOBODY)) | dossier_by_id(),
+        data=True,
+    ),
+    "pe1": Entry(
+        button(lambda refs, target: f"pe1:{refs.person[target]}"),
+        staff_of_the_programme(Allowed(writes=False), Refused(NOBODY)) | dossier_by_id(),
+        data=True,
+    ),
+    "/review": Entry(command("/review"), organizers(Allowed()), organizer_door=True),
+    **{
+        f"rv1:{name}": Entry(
+            button(refs_data("rv1:" + name, "submission", ":1:1")),
+            organizers_of_the_programme(Allowed(), Refused(NOT_VALID)),
+            data=True,
+            organizer_door=True,
+        )
+        for name in "oskardx"
+    },
+    "rv1:f": Entry(
+        button(lambda refs, target: f"rv1:f:{refs.assignment[target]}:0:0"),
+        # Another programme's assignment filters the organizer's own queue to nothing.
+        organizers_of_the_programme(Allowed(writes=False), Allowed(writes=False)),
+        data=True,
+        organizer_door=True,
+    ),
+    "/broadcast": Entry(
+        command("/broadcast"), organizers(Allowed(writes=True)), organizer_door=True
+    ),
+    "/broadcasts": Entry(
+        command("/broadcasts"), organizers(Allowed(writes=False)), organizer_door=True
+    ),
+    **{
+        f"bc1:{name}": Entry(
+            button(refs_data("bc1:" + name, "broadcast", ":" + value)),
+            organizers_of_the_programme(Allowed(), Refused(BROADCAST_GONE)),
+            data=True,
+            organizer_door=True,
+        )
+        for name, value in (("a", "c"), ("p", "1"), ("z", "0"), ("k", ""), ("y", ""), ("x", ""))
+    },
+    "ba1": Entry(
+        button(lambda refs, target: f"ba1:{refs.broadcast[target]}"),
+        enrolled(Refused(NOT_VALID)),
+        data=True,
+    ),
+    # Paperwork: exports for organizers; a calendar for anyone enrolled.
+    "/export": Entry(command("/export"), organizers(Allowed(writes=False)), organizer_door=True),
+    **{
+        f"ex1:{name}": Entry(
+            button(fixed_data(f"ex1:{name}:workbook")),
+            organizers(Allowed()),
+            organizer_door=True,
+        )
+        for name in ("b", "m")
+    },
+    "/calendar": Entry(command("/calendar"), enrolled(Allowed(writes=False))),
     "callback:*": Entry(button(lambda refs, target: "zz9:forged"), enrolled(Refused(NOT_VALID))),
 }
 
@@ -419,7 +594,7 @@ async def build_world(db: Database, data_dir: Path, tmp: Path) -> Refs:
             person.telegram_user_id = person.telegram_chat_id = user_id
             person.enrolled_at = datetime(2026, 10, 1, tzinfo=UTC)
     await plan_checkins(db, FRIDAY_SLOT)
-    refs = Refs({}, {}, {}, {})
+    refs = Refs({}, {}, {}, {}, {}, {}, {})
     for target, user in (("A", ZHANG), ("B", CADRE_B)):
         actor = await load_actor(db, user.id)
         assert actor is not None
@@ -454,6 +629,18 @@ async def build_world(db: Database, data_dir: Path, tmp: Path) -> Refs:
         draft = await start_draft(db, actor, refs.assignment[target], NOW)
         await add_text(db, actor.person_id, "第二版草稿", NOW)
         refs.draft[target] = draft.id
+        refs.person[target] = actor.person_id
+        assert str(actor.person_id) == PERSON_IDS[target], (target, actor.person_id)
+        async with db.read() as session:
+            refs.submission[target] = (
+                await session.scalars(
+                    select(Submission.id).where(Submission.person_id == actor.person_id)
+                )
+            ).one()
+    for target, user in (("A", ORGANIZER_CHEN), ("B", ORGANIZER_B)):
+        organizer = await load_actor(db, user.id)
+        assert organizer is not None
+        refs.broadcast[target] = (await compose.start(db, organizer, NOW)).id
     return refs
 
 
@@ -554,6 +741,8 @@ class Cases:
         self.h.request.clear()
         sent = entry.build(self.h.updates, user, self.world.refs, target)
         await self.h.send(sent)  # raises on any error in a handler
+        # Background builds (ex1:b) finish inside the case: their writes are counted too.
+        await self.h.app.bot_data.exports.drain()
         assert self.watch is not None
         after = self.last = before if self.version() == version else snapshot(self.watch)
         answers = [str(call.params.get("text", "")) for call in self.h.request.calls]
@@ -564,7 +753,7 @@ class Cases:
             assert after == before, f"{where}: wrote {diff(before, after)}"
             return
         if isinstance(expected, Refused):
-            text = t(expected.text).format(name=NAMES[target], **expected.args)
+            text = t(expected.text).format(**{"name": NAMES[target], **expected.args})
             assert text in answers, where
             assert after == before, f"{where}: wrote {diff(before, after)}"
             return

@@ -57,6 +57,7 @@ from liaison.services.reviews.errors import (
 from liaison.services.selection.errors import (
     NotACandidate,
     NothingToConfirm,
+    NotInTheWalk,
     ScoreOutOfRange,
     UnknownLevel,
     UnknownTest,
@@ -298,6 +299,7 @@ _TEXTS: dict[type[DomainError], Render] = {
     ScoreOutOfRange: _score_out_of_range,
     UnknownLevel: _unknown_level,
     NotACandidate: _not_a_candidate,
+    NotInTheWalk: lambda e, t: t("This button is no longer valid."),
     NothingToConfirm: lambda e, t: t(
         "There is nothing to confirm: the selection on record is already as marked."
     ),

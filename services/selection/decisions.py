@@ -21,7 +21,7 @@ from liaison.services.outbox.payloads import SelectionOutcomePayload
 from liaison.services.outbox.queue import Planned, enqueue
 from liaison.services.people import Actor, find_person
 from liaison.services.programmes.settings import TestSettings
-from liaison.services.selection.errors import NotACandidate, NothingToConfirm
+from liaison.services.selection.errors import NotACandidate, NothingToConfirm, NotInTheWalk
 from liaison.services.selection.ranking import Candidate, ranked
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, PersonStatus
@@ -172,7 +172,10 @@ async def mark(
         index = walk.index_of(person_id)
         if index is None:
             person = await session.get(Person, person_id)
-            raise NotACandidate(person.name if person else "?", person.status if person else None)
+            if person is None or person.programme_id != actor.programme_id:
+                # Someone of another programme (a forged button): name no one.
+                raise NotInTheWalk()
+            raise NotACandidate(person.name, person.status)
         marks = dict(walk.marks)
         if walk.candidates[index].status is decision:
             # Marking the decision on record is no change: no mark to confirm.

@@ -53,3 +53,9 @@ class NothingToConfirm(DomainError):
     """Confirm with no decision that changes anything (a second tap, say)."""
 
     code = "nothing_to_confirm"
+
+
+class NotInTheWalk(DomainError):
+    """A button for someone who is not in this organizer's programme (forged or stale)."""
+
+    code = "not_in_the_walk"
