@@ -18,8 +18,10 @@ from liaison.bot.cli import ALLOWED_UPDATES, webhook_options
 from liaison.bot.inbox import InboxProcessor, is_transient, sleep_unless
 from liaison.bot.polling import BACKOFF, poll
 from liaison.bot.settings import Mode, Settings
+from liaison.bot.status import health_expectations
 from liaison.bot.webhook import WebhookServer, webhook_app
 from liaison.services import inbox as inbox_rows
+from liaison.services.health import check_health
 from liaison.storage.enums import InboxState
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,11 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                         app.bot,
                         path=options["url_path"],
                         secret_token=options["secret_token"],
+                        health=lambda: check_health(
+                            app.bot_data.db,
+                            app.bot_data.clock.now(),
+                            health_expectations(settings),
+                        ),
                     ),
                     listen=options["listen"],
                     port=options["port"],

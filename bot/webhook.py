@@ -3,8 +3,8 @@
 PTB's built-in webhook answers 200 as soon as the update is queued in memory. Here each
 call is checked (secret token: 403, nothing stored), parsed (not an Update: 400), stored
 and committed, and only then answered 200; when the row cannot be stored the answer is
-503, and Telegram sends the update again later. A later issue adds /healthz and
-/metrics to the same app.
+503, and Telegram sends the update again later. GET /healthz answers 200 or 503 with
+the same report as `liaison status --json`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -25,16 +25,26 @@ from starlette.routing import Route
 from telegram import Bot, Update
 
 from liaison.bot.inbox import InboxProcessor
+from liaison.bot.status import status_json
+from liaison.services.health import Health
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
 
+HealthCheck = Callable[[], Awaitable[Health]]
+
+
 def webhook_app(
-    inbox: InboxProcessor, bot: Bot, *, path: str, secret_token: str | None
+    inbox: InboxProcessor,
+    bot: Bot,
+    *,
+    path: str,
+    secret_token: str | None,
+    health: HealthCheck | None = None,
 ) -> Starlette:
-    """The ASGI app: POST /<path> takes one update."""
+    """The ASGI app: POST /<path> takes one update; GET /healthz says whether all is well."""
 
     async def receive(request: Request) -> Response:
         if secret_token is not None and not hmac.compare_digest(
@@ -57,7 +67,20 @@ def webhook_app(
             return Response("try again later", status_code=503)
         return Response(status_code=200)
 
-    return Starlette(routes=[Route(f"/{path.strip('/')}", receive, methods=["POST"])])
+    async def healthz(request: Request) -> Response:
+        """200 when healthy, 503 otherwise, with the report (as `liaison status --json`)."""
+        assert health is not None
+        report = await health()
+        return Response(
+            status_json(report),
+            status_code=200 if report.healthy else 503,
+            media_type="application/json",
+        )
+
+    routes = [Route(f"/{path.strip('/')}", receive, methods=["POST"])]
+    if health is not None:
+        routes.append(Route("/healthz", healthz, methods=["GET"]))
+    return Starlette(routes=routes)
 
 
 class _Server(uvicorn.Server):

@@ -32,6 +32,7 @@ from liaison.services.cohort import (
     work_facts,
     zone_of,
 )
+from liaison.services.health import oldest_waiting
 from liaison.services.mail.outcomes import mail_backlog
 from liaison.services.outbox.payloads import DigestPayload
 from liaison.services.outbox.queue import Planned, enqueue
@@ -59,6 +60,10 @@ class DayMark(StrEnum):
     MISSED = "missed"
     ABSENT = "absent"
     OPEN = "open"  # still open when the digest was made
+
+
+# As `liaison status` (LIAISON_HEALTH__STUCK_MINUTES' default): past this, sending is stuck.
+OUTBOX_STUCK_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,8 @@ class Digest:
     selection: SelectionDigest | None = None
     # E-mails tried and still waiting for the mail server (it is down or refusing logins).
     mail_delayed: int = 0
+    # The outbox's oldest due message has waited this long: sending is stuck.
+    outbox_stuck: timedelta | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -152,6 +159,7 @@ class Digest:
             or self.overdue
             or self.selection is not None
             or self.mail_delayed
+            or self.outbox_stuck is not None
         )
 
     @property
@@ -310,6 +318,9 @@ async def build_digest(db: Database, programme_id: str, at: datetime) -> Digest:
             session, programme_id, at - timedelta(days=1), at
         )
     digest.mail_delayed = (await mail_backlog(db, programme_id)).delayed
+    waiting = await oldest_waiting(db, at)
+    if waiting is not None and waiting > OUTBOX_STUCK_AFTER:
+        digest.outbox_stuck = waiting
     return digest
 
 

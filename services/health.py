@@ -112,6 +112,18 @@ async def record_heartbeat(
         )
 
 
+async def oldest_waiting(db: Database, now: datetime) -> timedelta | None:
+    """How long the oldest due, unsent outbox message has been waiting, if any."""
+    async with db.read() as session:
+        oldest = await session.scalar(
+            select(func.min(OutboxMessage.due_at)).where(
+                OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+                OutboxMessage.due_at <= now,
+            )
+        )
+    return now - oldest if oldest is not None else None
+
+
 async def check_health(db: Database, now: datetime, expect: Expectations) -> Health:
     health = Health(checked_at=now, expected_schema=head_revisions())
     try:

@@ -245,3 +245,39 @@ async def test_a_long_digest_is_line_based_and_splits_into_valid_messages(
         for tag in ("b",):
             assert len(re.findall(f"<{tag}>", chunk)) == len(re.findall(f"</{tag}>", chunk))
     assert "\n".join(chunks).replace("\n", "") == text.replace("\n", "")
+
+
+async def test_a_stuck_outbox_is_reported_in_the_digest(harness: Harness) -> None:
+    from liaison.services.outbox.payloads import ExpiredPayload
+    from liaison.services.outbox.queue import Planned, enqueue
+
+    await harness.enrol(ORGANIZER_CHEN)
+    now = harness.clock.now()
+    async with harness.db.read() as session:
+        organizer = await session.scalar(
+            select(Person.id).where(Person.telegram_user_id == ORGANIZER_CHEN.id)
+        )
+    assert organizer is not None
+    async with harness.db.transaction() as session:
+        await enqueue(
+            session,
+            Planned(
+                "stuck",
+                organizer,
+                OutboxKind.EXPIRED_REPORT,
+                ExpiredPayload(count=1),
+                now - timedelta(minutes=45),
+            ),
+        )
+    digest = await build_digest(harness.db, PROGRAMME_ID, now)
+    assert digest.outbox_stuck == timedelta(minutes=45)
+    reader = await actor_by_id(harness.db, organizer)
+    assert reader is not None
+    text = render_digest(digest, reader, ZH)
+    assert (
+        ZH(
+            "Scheduled messages are not going out: the oldest has waited {minutes} min. "
+            "Ask the operator to check `liaison status`."
+        ).format(minutes=45)
+        in text
+    )

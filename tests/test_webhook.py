@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import select, text
 
@@ -16,9 +18,12 @@ from liaison.bot.application import LiaisonApplication, build_application
 from liaison.bot.cli import webhook_options
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, RecordingRequest
 from liaison.bot.settings import Mode, Settings, WebhookSettings
+from liaison.bot.status import health_expectations
 from liaison.bot.webhook import SECRET_HEADER, WebhookServer, webhook_app
+from liaison.services.health import check_health, record_heartbeat
 from liaison.storage.database import Database
 from liaison.storage.enums import InboxState
+from liaison.storage.migrate import alembic_config
 from liaison.storage.models import InboxUpdate
 from liaison.ui.i18n import translator
 from tests.conftest import STRANGER
@@ -86,6 +91,9 @@ async def served(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[Served]:
             app.bot,
             path=options["url_path"],
             secret_token=options["secret_token"],
+            health=lambda: check_health(
+                app.bot_data.db, app.bot_data.clock.now(), health_expectations(settings)
+            ),
         ),
         listen=options["listen"],
         port=options["port"],
@@ -142,3 +150,21 @@ async def test_webhook_answers_503_when_the_update_cannot_be_stored(served: Serv
         answer = await client.post(served.url, json=hello(), headers={SECRET_HEADER: SECRET})
     assert answer.status_code == 503  # so Telegram keeps the update and sends it again
     assert served.request.texts(STRANGER.id) == []
+
+
+async def test_healthz_answers_503_with_the_reason_until_the_jobs_have_ticked(
+    served: Served,
+) -> None:
+    db = served.app.bot_data.db
+    url = db.engine.url.render_as_string(hide_password=False)
+    await asyncio.to_thread(command.stamp, alembic_config(url), "heads")
+    health_url = served.url.rsplit("/", 1)[0] + "/healthz"
+    async with httpx.AsyncClient() as client:
+        waiting = await client.get(health_url)
+        now = served.app.bot_data.clock.now()
+        await record_heartbeat(db, "plan", now, 0.1)
+        await record_heartbeat(db, "send", now, 0.1)
+        well = await client.get(health_url)
+    assert waiting.status_code == 503
+    assert {p["problem"] for p in waiting.json()["problems"]} == {"job_never_ran"}
+    assert well.status_code == 200 and well.json()["healthy"] is True

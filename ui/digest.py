@@ -150,6 +150,16 @@ def render_digest(digest: Digest, reader: Actor, t: Translator) -> str:
         lines += render_selection_digest(digest.selection, reader, t)
     if digest.mail_delayed:
         lines += ["", mail_delayed_text(digest.mail_delayed, t)]
+    if digest.outbox_stuck is not None:
+        minutes = int(digest.outbox_stuck.total_seconds() // 60)
+        lines += [
+            "",
+            "⚠️ "
+            + t(
+                "Scheduled messages are not going out: the oldest has waited {minutes} min. "
+                "Ask the operator to check `liaison status`."
+            ).format(minutes=minutes),
+        ]
     return "\n".join(lines)
 
 
