@@ -162,18 +162,11 @@ async def check_health(db: Database, now: datetime, expect: Expectations) -> Hea
             select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
         )
         health.outbox = {state: int(count) for state, count in states}
-        oldest = await session.scalar(
-            select(func.min(OutboxMessage.due_at)).where(
-                OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
-                OutboxMessage.due_at <= now,
-            )
-        )
         beats = list(await session.scalars(select(Heartbeat).order_by(Heartbeat.name)))
-    if oldest is not None:
-        health.oldest_due_age = now - oldest
-        if health.oldest_due_age > expect.stuck_after:
-            minutes = int(health.oldest_due_age / timedelta(minutes=1))
-            health.findings.append(Finding(Problem.OUTBOX_STUCK, f"{minutes} min"))
+    health.oldest_due_age = await oldest_waiting(db, now)
+    if health.oldest_due_age is not None and health.oldest_due_age > expect.stuck_after:
+        minutes = int(health.oldest_due_age / timedelta(minutes=1))
+        health.findings.append(Finding(Problem.OUTBOX_STUCK, f"{minutes} min"))
     by_name = {beat.name: beat for beat in beats}
     health.beats = [
         Beat(b.name, b.instance, b.at, now - b.at, b.seconds, b.ok, b.last_error, b.last_error_at)

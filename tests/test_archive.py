@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from liaison.services.files.archive import Incoming, archive_changes, sweep_orphans
+from liaison.services.files.archive import (
+    ArchiveChanges,
+    Incoming,
+    archive_changes,
+    sweep_orphans,
+)
 from liaison.storage.database import Database
 from liaison.storage.models import StoredFile
 
@@ -27,6 +33,19 @@ def incoming(content: bytes = PDF) -> Incoming:
     return Incoming(content, "file-1", "unique-1", "report.pdf", "application/pdf")
 
 
+async def store(files: ArchiveChanges, session: AsyncSession, relative_dir: str) -> StoredFile:
+    """The test's one PDF, stored under archive/relative_dir."""
+    return await files.store(
+        session,
+        relative_dir=Path(relative_dir),
+        stem="file",
+        extension="pdf",
+        incoming=incoming(),
+        person_id=None,
+        now=NOW,
+    )
+
+
 def files_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
@@ -38,15 +57,7 @@ async def stored_count(db: Database) -> int:
 
 async def test_a_stored_file_stays_when_its_row_commits(db: Database, data: Path) -> None:
     async with archive_changes(data) as files, db.transaction() as session:
-        row = await files.store(
-            session,
-            relative_dir=Path("p/person-1/stage-1/draft-1"),
-            stem="file",
-            extension="pdf",
-            incoming=incoming(),
-            person_id=None,
-            now=NOW,
-        )
+        row = await store(files, session, "p/person-1/stage-1/draft-1")
     (path,) = files_under(data / "archive")
     assert path.read_bytes() == PDF
     assert str(path.relative_to(data)) == row.archive_path
@@ -58,15 +69,7 @@ async def test_a_stored_file_stays_when_its_row_commits(db: Database, data: Path
 async def test_a_failed_transaction_leaves_no_file_and_no_part(db: Database, data: Path) -> None:
     with pytest.raises(RuntimeError, match="after the write"):
         async with archive_changes(data) as files, db.transaction() as session:
-            await files.store(
-                session,
-                relative_dir=Path("p/person-1/stage-1/draft-1"),
-                stem="file",
-                extension="pdf",
-                incoming=incoming(),
-                person_id=None,
-                now=NOW,
-            )
+            await store(files, session, "p/person-1/stage-1/draft-1")
             raise RuntimeError("the use case failed after the write")
     assert files_under(data) == []
     assert await stored_count(db) == 0
@@ -74,15 +77,7 @@ async def test_a_failed_transaction_leaves_no_file_and_no_part(db: Database, dat
 
 async def test_a_moved_file_keeps_its_old_name_until_the_commit(db: Database, data: Path) -> None:
     async with archive_changes(data) as files, db.transaction() as session:
-        row = await files.store(
-            session,
-            relative_dir=Path("p/person-1/stage-1/draft-1"),
-            stem="file",
-            extension="pdf",
-            incoming=incoming(),
-            person_id=None,
-            now=NOW,
-        )
+        row = await store(files, session, "p/person-1/stage-1/draft-1")
     old = data / row.archive_path
     with pytest.raises(RuntimeError):
         async with archive_changes(data) as files, db.transaction() as session:
@@ -102,15 +97,7 @@ async def test_the_sweep_removes_old_orphans_and_parts_and_keeps_known_files(
     db: Database, data: Path
 ) -> None:
     async with archive_changes(data) as files, db.transaction() as session:
-        row = await files.store(
-            session,
-            relative_dir=Path("p/person-1/stage-1/v1"),
-            stem="file",
-            extension="pdf",
-            incoming=incoming(),
-            person_id=None,
-            now=NOW,
-        )
+        row = await store(files, session, "p/person-1/stage-1/v1")
     known = data / row.archive_path
     orphan = data / "archive/p/person-2/stage-1/v1/file-abc.pdf"
     part = data / "archive/p/person-3/x.pdf.part"
