@@ -143,11 +143,13 @@ async def _polling(
                 "watch": asyncio.create_task(election.watch(stop)),
                 "stop": asyncio.create_task(stop.wait()),
             }
-            done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-            leave.set()
-            for task in tasks.values():
-                task.cancel()  # at once: another instance may poll already
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            try:
+                done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when this task is cancelled: no poll may outlive it
+                leave.set()
+                for task in tasks.values():
+                    task.cancel()  # at once: another instance may poll already
+                await asyncio.gather(*tasks.values(), return_exceptions=True)
             feed = tasks["feed"]
             if feed in done and not feed.cancelled() and feed.exception() is not None:
                 raise feed.exception()  # type: ignore[misc]

@@ -89,6 +89,9 @@ SEND_LATENCY = Histogram(
 )
 
 _WAITING = (OutboxState.PENDING, OutboxState.SENDING)
+# Shown as 0 from the start, so that rates over them work before the first event.
+for _outcome in ("done", "retry", "failed"):
+    UPDATES.labels(_outcome)
 
 
 def update_settled(state: str | None) -> None:
