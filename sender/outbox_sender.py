@@ -197,7 +197,8 @@ class OutboxSender:
         for _ in range(2):  # the second round only after a chat migration
             try:
                 message_id = await metrics.send_timed(
-                    deliver(self.bot, self.pacer, chat_id, rendered)
+                    self.pacer,
+                    lambda pace: deliver(self.bot, pace, chat_id, rendered),  # noqa: B023 - run at once
                 )
             except RetryAfter as exc:
                 delay = exc.retry_after
