@@ -60,7 +60,7 @@ class Election:
             await _close(connection)
             raise
         if not taken:
-            await _close(connection)
+            await connection.close()  # back to the pool: it holds no lock
             return False
         self._connection = connection
         return True
