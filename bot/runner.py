@@ -85,7 +85,7 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                 )
                 log.info("webhook listening on %s:%s", options["listen"], options["port"])
             else:
-                feed = asyncio.create_task(_polling(app, inbox, stop), name="polling")
+                feed = asyncio.create_task(poll_when_elected(app, inbox, stop), name="polling")
                 feed.add_done_callback(lambda _: stop.set())
             if settings.health.port is not None:
                 monitor = WebhookServer(
@@ -121,7 +121,7 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                 raise error
 
 
-async def _polling(
+async def poll_when_elected(
     app: Application[Any, Any, Any, Any, Any, Any], inbox: InboxProcessor, stop: asyncio.Event
 ) -> None:
     """Polls; on PostgreSQL only while this instance holds the poller lock."""

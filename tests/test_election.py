@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select, text
 
+from liaison.bot.application import build_application
 from liaison.bot.election import Election
 from liaison.bot.jobs import plan_tick
+from liaison.bot.runner import poll_when_elected
+from liaison.bot.sandbox.fake_bot_api import FakeBotApi
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN
+from liaison.bot.settings import Settings
 from liaison.services.clock import FakeClock
 from liaison.storage import locks
 from liaison.storage.database import Database
@@ -96,3 +103,52 @@ async def test_plan_tick_is_skipped_while_another_instance_plans(
     async with postgres_db.read() as session:
         beat: Any = await session.scalar(select(Heartbeat).where(Heartbeat.name == "plan"))
     assert beat is not None and beat.ok
+
+
+@pytest.mark.postgres
+async def test_poller_whose_lock_connection_dies_stops_at_once_and_polls_again_when_elected(
+    postgres_db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = FakeBotApi()
+    await api.start()
+    settings = Settings(
+        bot_token=SecretStr(FAKE_TOKEN),
+        api_base_url=api.base_url,
+        api_file_base_url=api.file_base_url,
+        data_dir=tmp_path,
+    )
+    app = build_application(settings, db=postgres_db, rate_limit=False)
+    await app.initialize()
+    stop = asyncio.Event()
+    polling = asyncio.create_task(poll_when_elected(app, app.bot_data.inbox, stop))
+
+    async def until(check: Callable[[], bool]) -> None:
+        for _ in range(300):
+            if check():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("timed out")
+
+    def said(fragment: str) -> int:
+        return sum(fragment in r.getMessage() for r in caplog.records)
+
+    try:
+        await until(lambda: len(api.calls("getUpdates")) == 1)  # a 20 s long poll, pending
+        async with postgres_db.engine.connect() as admin:
+            await admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND granted AND objid = :low"
+                ),
+                {"low": locks.POLLER & 0xFFFFFFFF},
+            )
+        # The pending long poll is dropped, not waited for; the lock is free, so it is
+        # elected again and asks anew.
+        await until(lambda: said("lost the poller lock") == 1)
+        await until(lambda: len(api.calls("getUpdates")) == 2)
+        assert said("holds the poller lock") == 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(polling, 10)
+        await app.shutdown()
+        await api.stop()
