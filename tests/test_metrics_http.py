@@ -24,7 +24,7 @@ from tests.conftest import LI, ORGANIZER_CHEN, PHONES, ZHANG, seed
 from tests.liaison_process import LiaisonProcess, free_port
 
 SECRET = "metrics-test-secret"
-WAIT = 30.0
+WAIT = 60.0
 
 
 def samples(scraped: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -92,6 +92,8 @@ async def test_metrics_and_healthz_of_a_running_webhook_process(tmp_path: Path) 
                 if value(scraped, "liaison_updates_total", outcome="done") == len(good):
                     break
                 await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(f"updates not handled:\n{scraped}\n{process.tail()}")
             # A fan-out for the sender: one broadcast to both cadres.
             organizer = await load_actor(db, ORGANIZER_CHEN.id)
             assert organizer is not None
@@ -111,10 +113,15 @@ async def test_metrics_and_healthz_of_a_running_webhook_process(tmp_path: Path) 
                     value(scraped, "liaison_tick_duration_seconds_count", job=job)
                     for job in ("plan", "send")
                 )
-                waiting = value(scraped, "liaison_outbox_backlog", state="pending")
+                waiting = sum(
+                    value(scraped, "liaison_outbox_backlog", state=state)
+                    for state in ("pending", "sending")
+                )
                 if sent == 2 and ticked > 0 and waiting == 0:
                     break
                 await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(f"fan-out not sent:\n{scraped}\n{process.tail()}")
             health = await client.get(f"{base}/healthz")
             monitor = await client.get(f"{process.monitor_url}/metrics")
         assert await process.stop() == 0, process.tail()
@@ -123,6 +130,7 @@ async def test_metrics_and_healthz_of_a_running_webhook_process(tmp_path: Path) 
         await api.stop()
         await db.dispose()
 
+    assert monitor.status_code == 200, process.tail()
     assert [r.status_code for r in refused] == [403, 403]
     assert bad.status_code == 400
     assert [r.status_code for r in accepted] == [200] * len(good)
