@@ -83,7 +83,7 @@ def run(no_migrate: bool) -> None:
     secrets: tuple[str, ...] = (token,)
     if settings.webhook.secret_token is not None:
         secrets += (settings.webhook.secret_token.get_secret_value(),)
-    configure_logging(settings.log_level, secrets)
+    configure_logging(settings.log_level, secrets, settings.log_format.value)
     _prepare_data_dir(settings)
     if not no_migrate:
         from liaison.storage.migrate import upgrade

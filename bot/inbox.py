@@ -25,7 +25,7 @@ from telegram import Update
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationHandlerStop
 
-from liaison.services import inbox
+from liaison.services import inbox, log_context, metrics
 from liaison.services.clock import Clock
 from liaison.storage.database import Database
 from liaison.storage.enums import InboxState
@@ -156,6 +156,8 @@ class InboxProcessor:
                 if not progress:
                     return settled
 
+    @metrics.counts_updates
+    @log_context.for_update
     async def handle(self, update_id: int) -> InboxState | None:
         """One try at one row; returns its state after the try, None if it was not tried."""
         attempt = await inbox.begin_attempt(self.db, update_id, self.clock.now())

@@ -15,12 +15,13 @@ from liaison.bot.inbox import RETRY_INTERVAL
 from liaison.bot.logging_setup import redact
 from liaison.sender.email_sender import EmailSender
 from liaison.sender.outbox_sender import OutboxSender
-from liaison.services import inbox
+from liaison.services import inbox, metrics
 from liaison.services.broadcasts.delivery import plan_progress
 from liaison.services.clock import Clock
 from liaison.services.files.archive import sweep_orphans
 from liaison.services.health import record_heartbeat
 from liaison.services.planning import plan_all
+from liaison.storage import locks
 from liaison.storage.database import Database
 from liaison.ui.context import BotContext
 
@@ -39,6 +40,7 @@ async def beating(
         error = redact(f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        metrics.tick_took(name, time.monotonic() - started)
         try:
             await record_heartbeat(db, name, clock.now(), time.monotonic() - started, error)
         except Exception as exc:  # the database may be what failed; the tick's error wins
@@ -49,7 +51,12 @@ async def plan_tick(context: BotContext) -> None:
     """Plans due check-in runs, reminders and escalations into the outbox."""
 
     async def work() -> None:
-        report = await plan_all(context.db, context.clock.now(), context.data_dir)
+        # Several instances on PostgreSQL: one plans at a time, the others skip this tick.
+        async with locks.exclusive(context.db, locks.PLANNER) as mine:
+            if not mine:
+                log.info("planning skipped: another instance is planning")
+                return
+            report = await plan_all(context.db, context.clock.now(), context.data_dir)
         checkins, deadlines = report.checkins, report.deadlines
         if checkins.runs_created or checkins.reminders or checkins.escalations:
             log.info("planned check-ins %s", checkins)

@@ -1,5 +1,9 @@
 """Logging that never carries the bot token (it sits inside every Bot API URL).
 
+``LIAISON_LOG_FORMAT=json`` writes one JSON object a line (time in UTC, level, logger,
+message, and the update_id / outbox_id / person_id the event concerns, set through
+services/log_context.py); the text format shows the same ids in brackets.
+
 Redaction happens on the record itself, not in one formatter: a ``RedactingFilter`` on
 every handler ``configure_logging`` creates, and the same rewrite in the record factory,
 so a handler added later (a file, an error tracker) only ever sees clean records. The
@@ -10,10 +14,14 @@ the string arguments of the exception (and its causes) are rewritten.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+
+from liaison.services import log_context
 
 _TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 REDACTED = "<redacted-token>"
@@ -123,12 +131,66 @@ def uninstall_record_redaction() -> None:
         _factory_before = None
 
 
-def configure_logging(level: str, secrets: tuple[str, ...] = ()) -> None:
+class ContextFilter(logging.Filter):
+    """Copies the ids of services/log_context.py onto the record (and a text suffix)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ids = log_context.current()
+        for name in log_context.FIELDS:
+            if not hasattr(record, name):
+                setattr(record, name, ids.get(name))
+        present = {n: getattr(record, n) for n in log_context.FIELDS if getattr(record, n)}
+        record.context = (
+            " [" + " ".join(f"{n}={v}" for n, v in present.items()) + "]" if present else ""
+        )
+        return True
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, ids, exception."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        at = datetime.fromtimestamp(record.created, UTC)
+        entry: dict[str, Any] = {
+            "time": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in log_context.FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return redact(json.dumps(entry, ensure_ascii=False), self._secrets)
+
+
+def log_handler(fmt: str = "text", secrets: tuple[str, ...] = ()) -> logging.Handler:
+    """A stderr handler with the ids, the redaction, and the text or JSON format."""
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    formatter: logging.Formatter = (
+        JsonFormatter(secrets) if fmt == "json" else RedactingFormatter(TEXT_FORMAT, secrets)
     )
+    handler.setFormatter(formatter)
+    handler.addFilter(ContextFilter())
     attach_redaction(handler, secrets)
+    return handler
+
+
+def configure_logging(level: str, secrets: tuple[str, ...] = (), fmt: str = "text") -> None:
+    handler = log_handler(fmt, secrets)
     install_record_redaction(secrets)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -3,6 +3,10 @@
 Start-up handles what a crash or an outage left unfinished before any new update is
 fetched; SIGTERM / SIGINT stop fetching first, let the worker finish the update in hand,
 then stop the jobs.
+
+Several instances on PostgreSQL: in polling mode only the holder of the poller lock polls
+(bot/election.py); every instance runs the inbox worker (handling the rows the poller
+stored), the sender and the planner. On SQLite one instance runs and simply polls.
 """
 
 from __future__ import annotations
@@ -10,18 +14,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram.ext import Application
 
 from liaison.bot.cli import ALLOWED_UPDATES, webhook_options
+from liaison.bot.election import Election
 from liaison.bot.inbox import InboxProcessor, is_transient, sleep_unless
 from liaison.bot.polling import BACKOFF, poll
 from liaison.bot.settings import Mode, Settings
 from liaison.bot.status import health_expectations
-from liaison.bot.webhook import WebhookServer, webhook_app
+from liaison.bot.webhook import WebhookServer, monitor_app, webhook_app
 from liaison.services import inbox as inbox_rows
-from liaison.services.health import check_health
+from liaison.services import metrics
+from liaison.services.health import Health, check_health
 from liaison.storage.enums import InboxState
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,16 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
         worker: asyncio.Task[None] | None = None
         feed: asyncio.Task[None] | None = None
         server: WebhookServer | None = None
+        monitor: WebhookServer | None = None
+
+        def health() -> Awaitable[Health]:
+            return check_health(
+                app.bot_data.db, app.bot_data.clock.now(), health_expectations(settings)
+            )
+
+        def scrape() -> Awaitable[bytes]:
+            return metrics.exposition(app.bot_data.db, app.bot_data.clock.now())
+
         try:
             await _recover(inbox, stop)
             worker = asyncio.create_task(inbox.run(stop), name="inbox-worker")
@@ -54,11 +71,8 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                         app.bot,
                         path=options["url_path"],
                         secret_token=options["secret_token"],
-                        health=lambda: check_health(
-                            app.bot_data.db,
-                            app.bot_data.clock.now(),
-                            health_expectations(settings),
-                        ),
+                        health=health,
+                        scrape=scrape,
                     ),
                     listen=options["listen"],
                     port=options["port"],
@@ -71,11 +85,18 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                 )
                 log.info("webhook listening on %s:%s", options["listen"], options["port"])
             else:
-                feed = asyncio.create_task(
-                    poll(app.bot, inbox, stop, allowed_updates=ALLOWED_UPDATES), name="polling"
-                )
+                feed = asyncio.create_task(poll_when_elected(app, inbox, stop), name="polling")
                 feed.add_done_callback(lambda _: stop.set())
-                log.info("polling for updates")
+            if settings.health.port is not None:
+                monitor = WebhookServer(
+                    monitor_app(health, scrape),
+                    listen=settings.health.listen,
+                    port=settings.health.port,
+                )
+                await monitor.start()
+                log.info(
+                    "/healthz and /metrics on %s:%s", settings.health.listen, settings.health.port
+                )
             await stop.wait()
         finally:
             stop.set()
@@ -85,6 +106,8 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                 await asyncio.gather(feed, return_exceptions=True)
             if server is not None:
                 await server.stop()
+            if monitor is not None:
+                await monitor.stop()
             if worker is not None:
                 try:
                     await asyncio.wait_for(worker, STOP_GRACE_SECONDS)
@@ -96,6 +119,44 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
             error = feed.exception()
             if error is not None:
                 raise error
+
+
+async def poll_when_elected(
+    app: Application[Any, Any, Any, Any, Any, Any], inbox: InboxProcessor, stop: asyncio.Event
+) -> None:
+    """Polls; on PostgreSQL only while this instance holds the poller lock."""
+    if inbox.db.dialect != "postgresql":
+        log.info("polling for updates")
+        await poll(app.bot, inbox, stop, allowed_updates=ALLOWED_UPDATES)
+        return
+    election = Election(inbox.db.engine)
+    try:
+        while not stop.is_set():
+            if not await election.acquire(stop):
+                return
+            log.info("this instance holds the poller lock: polling for updates")
+            leave = asyncio.Event()
+            tasks = {
+                "feed": asyncio.create_task(
+                    poll(app.bot, inbox, leave, allowed_updates=ALLOWED_UPDATES)
+                ),
+                "watch": asyncio.create_task(election.watch(stop)),
+                "stop": asyncio.create_task(stop.wait()),
+            }
+            try:
+                done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when this task is cancelled: no poll may outlive it
+                leave.set()
+                for task in tasks.values():
+                    task.cancel()  # at once: another instance may poll already
+                await asyncio.gather(*tasks.values(), return_exceptions=True)
+            feed = tasks["feed"]
+            if feed in done and not feed.cancelled() and feed.exception() is not None:
+                raise feed.exception()  # type: ignore[misc]
+            if not stop.is_set():
+                log.warning("lost the poller lock; waiting to be elected again")
+    finally:
+        await election.release()
 
 
 async def _recover(inbox: InboxProcessor, stop: asyncio.Event) -> None:

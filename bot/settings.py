@@ -41,6 +41,15 @@ class ThrottleSettings(BaseModel):
 class HealthSettings(BaseModel):
     # An outbox row due this long ago and still not sent means something is stuck.
     stuck_minutes: float = Field(default=10.0, gt=0)
+    # In polling mode, a small server for GET /healthz and GET /metrics (the webhook app
+    # serves them in webhook mode); off while no port is set.
+    listen: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
 
 
 class SmtpSecurity(StrEnum):
@@ -132,6 +141,7 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     default_phone_region: str = "CN"
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT
 
     @field_validator("default_locale")
     @classmethod

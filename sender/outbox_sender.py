@@ -42,6 +42,7 @@ from telegram.error import (
 
 from liaison.sender.delivery import deliver
 from liaison.sender.pacer import Pacer
+from liaison.services import log_context, metrics
 from liaison.services.checkins.conversation import prompt_sent
 from liaison.services.clock import Clock
 from liaison.services.outbox.notices import mark_unreachable, move_chat, report_expired
@@ -157,6 +158,7 @@ class OutboxSender:
             with suppress(asyncio.CancelledError):
                 await task
 
+    @log_context.for_outbox_row
     async def _one(self, row: Claimed, report: SendReport, expired: list[int]) -> bool:
         """Sends one row; True when the whole batch must stop (flood control).
 
@@ -171,11 +173,13 @@ class OutboxSender:
                 await finish(self.db, row, OutboxState.EXPIRED, "too old to send")
                 expired.append(row.id)
                 report.expired += 1
+                metrics.outbox_outcome(row.kind, "expired")
                 return False
             rendered = await render(self.db, row, now)
             if rendered is None:
                 await finish(self.db, row, OutboxState.SKIPPED, "no longer relevant")
                 report.skipped += 1
+                metrics.outbox_outcome(row.kind, "skipped")
                 return False
             return await self._send(row, rendered, report)
         except Exception as exc:
@@ -184,6 +188,7 @@ class OutboxSender:
             log.exception("outbox row %s (%s) failed", row.id, row.kind)
             await finish(self.db, row, OutboxState.FAILED, f"{type(exc).__name__}: {exc}"[:500])
             report.failed += 1
+            metrics.outbox_outcome(row.kind, "failed")
             return False
 
     async def _send(self, row: Claimed, rendered: Rendered, report: SendReport) -> bool:
@@ -191,7 +196,10 @@ class OutboxSender:
         chat_id = rendered.chat_id
         for _ in range(2):  # the second round only after a chat migration
             try:
-                message_id = await deliver(self.bot, self.pacer, chat_id, rendered)
+                message_id = await metrics.send_timed(
+                    self.pacer,
+                    lambda pace: deliver(self.bot, pace, chat_id, rendered),  # noqa: B023 - run at once
+                )
             except RetryAfter as exc:
                 delay = exc.retry_after
                 seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
@@ -200,6 +208,7 @@ class OutboxSender:
                 self.paused_until = until
                 report.paused_until = until
                 report.retried += 1
+                metrics.outbox_outcome(row.kind, "retried")
                 return True
             except ChatMigrated as exc:
                 assert row.person_id is not None
@@ -215,6 +224,7 @@ class OutboxSender:
                 else:
                     await finish(self.db, row, OutboxState.FAILED, f"400: {exc.message}")
                     report.failed += 1
+                    metrics.outbox_outcome(row.kind, "failed")
                 return False
             except TimedOut:
                 await release(
@@ -224,25 +234,30 @@ class OutboxSender:
                     "timeout: delivery unknown, will send again",
                 )
                 report.retried += 1
+                metrics.outbox_outcome(row.kind, "retried")
                 return False
             except NetworkError as exc:
                 await release(
                     self.db, row, self.clock.now() + backoff(row.attempts), str(exc.message)
                 )
                 report.retried += 1
+                metrics.outbox_outcome(row.kind, "retried")
                 return False
             except TelegramError as exc:
                 await finish(self.db, row, OutboxState.FAILED, str(exc.message))
                 report.failed += 1
+                metrics.outbox_outcome(row.kind, "failed")
                 return False
             await mark_sent(self.db, row, chat_id, message_id, self.clock.now())
             report.sent += 1
+            metrics.outbox_outcome(row.kind, "sent")
             report.sent_keys.append(row.key)
             if row.kind is OutboxKind.CHECKIN_PROMPT:
                 await prompt_sent(self.db, as_payload(row.payload, RunPayload).run_id)
             return False
         await finish(self.db, row, OutboxState.FAILED, "chat migrated twice")
         report.failed += 1
+        metrics.outbox_outcome(row.kind, "failed")
         return False
 
     async def _unreachable(self, row: Claimed, reason: str, report: SendReport) -> None:
@@ -250,6 +265,7 @@ class OutboxSender:
         if row.person_id is not None:
             await mark_unreachable(self.db, row.person_id, self.clock.now(), reason)
         report.unreachable += 1
+        metrics.outbox_outcome(row.kind, "unreachable")
 
 
 def database_unreachable(error: BaseException) -> bool:
