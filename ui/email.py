@@ -38,6 +38,7 @@ EXPORT_NAMES = {
     ExportKind.WORKBOOK: N_("Excel workbook"),
     ExportKind.FILES: N_("archive of submitted files"),
     ExportKind.CALENDAR: N_("calendar"),
+    ExportKind.REPORT: N_("results report"),
 }
 
 
@@ -133,6 +134,7 @@ async def _export(r: MailReading) -> Mail | None:
         data_dir=r.data_dir,
         now=r.now,
         locale=payload.locale or r.reader.locale,
+        timezone=r.reader.timezone,
     )
     subject = t("{programme}: {export}").format(programme=title, export=what)
     if built.size > r.attachment_limit:
