@@ -125,7 +125,7 @@ async def test_export_report_round_trip_in_the_organizers_language_and_zone(
     assert name.endswith(".docx") and name.startswith("test-prog-report-")
     assert shown[-1] == done_text(ExportKind.REPORT, 1, len(data), [], EN)
     document = Document(io.BytesIO(data))
-    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    headings = [p.text for p in document.paragraphs if p.style and p.style.name == "Heading 1"]
     async with h.db.read() as session:
         cadres = list(
             await session.scalars(
