@@ -41,6 +41,7 @@ def weekly_chart(weeks: list[WeekTally], t: Translator) -> bytes:
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     with _LOCK, rc_context({"font.family": _families()}):
         figure = Figure(figsize=(7, 3.2), dpi=150)
@@ -57,6 +58,7 @@ def weekly_chart(weeks: list[WeekTally], t: Translator) -> bytes:
             label=t("answered"),
         )
         ax.set_xticks(xs, [t.short_day(w.week) for w in weeks], fontsize=7, rotation=30)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(t("Check-ins by week"), fontsize=10)
         ax.legend(fontsize=8, frameon=False)
         ax.grid(axis="y", color="#e5e5e5")
@@ -70,10 +72,10 @@ def cohort_chart(cadres: list[CadreReport], t: Translator) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    height = 1.2 + 0.28 * max(len(cadres), 3)
+    height = 1.6 + 0.28 * max(len(cadres), 3)
     with _LOCK, rc_context({"font.family": _families()}):
         figure = Figure(figsize=(7, height), dpi=150)
-        figure.subplots_adjust(left=0.2, right=0.97, top=1 - 0.45 / height, bottom=0.6 / height)
+        figure.subplots_adjust(left=0.2, right=0.97, top=1 - 0.45 / height, bottom=1.0 / height)
         FigureCanvasAgg(figure)
         ax = figure.subplots()
         ys = list(range(len(cadres)))
@@ -88,7 +90,13 @@ def cohort_chart(cadres: list[CadreReport], t: Translator) -> bytes:
         ax.set_xlim(0, 100)
         ax.set_xlabel("%", fontsize=8)
         ax.set_title(t("Check-ins answered, by cadre"), fontsize=10)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(
+            fontsize=7,
+            frameon=False,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.45 / height * 2),
+            ncol=2,
+        )
         ax.grid(axis="x", color="#e5e5e5")
         ax.set_axisbelow(True)
         return _png(figure)
