@@ -192,11 +192,13 @@ def style(paragraph: Paragraph) -> str:
 
 
 def pairs(blocks: list[Paragraph | Table]) -> dict[str, str]:
-    """Every two-column table's rows as label: value."""
+    """The label: value tables' pairs (two or four columns: one or two pairs a row)."""
     found: dict[str, str] = {}
     for block in blocks:
-        if isinstance(block, Table) and len(block.columns) == 2:
-            found.update({row.cells[0].text: row.cells[1].text for row in block.rows})
+        if isinstance(block, Table) and len(block.columns) in (2, 4):
+            for row in block.rows:
+                cells = [c.text for c in row.cells]
+                found.update({cells[i]: cells[i + 1] for i in range(0, len(cells), 2) if cells[i]})
     return found
 
 

@@ -56,7 +56,7 @@ EVALUATION_ROWS = [
     N_("Recommendation"),
     N_("Committee members and date"),
 ]
-BLANK_LINES = 3
+BLANK_LINES = 2
 # What may follow w:lang in a w:rPr (the schema's order).
 LANG_FOLLOWERS = ("w:eastAsianLayout", "w:specVanish", "w:oMath")
 
@@ -95,7 +95,7 @@ class _Writer:
     def _styles(self) -> None:
         from docx.oxml import OxmlElement
         from docx.oxml.ns import qn
-        from docx.shared import Cm
+        from docx.shared import Cm, Pt
 
         styles = self.doc.styles
         for style in styles:
@@ -113,9 +113,19 @@ class _Writer:
             rpr = defaults.find(qn("w:rPrDefault") + "/" + qn("w:rPr"))
             if rpr is not None:
                 east_asian_rpr(rpr)
+        # Exact line heights: CJK fonts' own metrics would make a "single" line half as
+        # tall again, and an evaluation page would spill onto a second one.
+        styles["Normal"].font.size = Pt(10)
+        styles["Normal"].paragraph_format.space_after = Pt(2)
+        styles["Normal"].paragraph_format.line_spacing = Pt(14)
+        for name, before, height in (("Title", 0, 40), ("Heading 1", 0, 20), ("Heading 2", 5, 17)):
+            spacing = styles[name].paragraph_format
+            spacing.space_before = Pt(before)
+            spacing.space_after = Pt(3)
+            spacing.line_spacing = Pt(height)
         for section in self.doc.sections:
             section.left_margin = section.right_margin = Cm(2.2)
-            section.top_margin = section.bottom_margin = Cm(2.0)
+            section.top_margin = section.bottom_margin = Cm(1.4)
 
     # -- small pieces --------------------------------------------------------------
 
@@ -151,12 +161,16 @@ class _Writer:
         self.run(paragraph, text)
 
     def cell(self, cell: _Cell, text: str, *, bold: bool = False) -> None:
+        from docx.shared import Pt
+
         paragraph = cell.paragraphs[0]
         for line_number, line in enumerate(text.split("\n")):
             target = paragraph if line_number == 0 else cell.add_paragraph()
-            self.run(target, line, bold=bold, size=9.5)
+            target.paragraph_format.line_spacing = Pt(12)
+            target.paragraph_format.space_after = Pt(0)
+            self.run(target, line, bold=bold, size=9)
 
-    def table(self, header: list[str] | None, rows: list[list[str]]) -> None:
+    def table(self, header: list[str] | None, rows: list[list[str]], *, gap: bool = True) -> None:
         table = self.doc.add_table(rows=0, cols=len(header or rows[0]))
         table.style = self.doc.styles["Table Grid"]
         if header:
@@ -167,11 +181,19 @@ class _Writer:
             cells = table.add_row().cells
             for cell, text in zip(cells, row, strict=True):
                 self.cell(cell, text)
-        self.doc.add_paragraph()
+        if gap:
+            self.doc.add_paragraph()
 
-    def pairs(self, rows: list[tuple[str, str]]) -> None:
-        """A two-column table of label and value."""
-        self.table(None, [[label, value] for label, value in rows])
+    def pairs(self, rows: list[tuple[str, str]], *, across: int = 1) -> None:
+        """A table of label and value, ``across`` pairs to a row (compact pages)."""
+        rows = rows + [("", "")] * (-len(rows) % across)
+        self.table(
+            None,
+            [
+                [text for pair in rows[i : i + across] for text in pair]
+                for i in range(0, len(rows), across)
+            ],
+        )
 
     def page_break(self) -> None:
         from docx.enum.text import WD_BREAK
@@ -182,6 +204,8 @@ class _Writer:
         from docx.shared import Cm
 
         self.doc.add_picture(io.BytesIO(png), width=Cm(width_cm))
+        # A picture's line grows with it (the style's exact line height would clip it).
+        self.doc.paragraphs[-1].paragraph_format.line_spacing = 1.0
 
     def day(self, value: date) -> str:
         return self.t.long_date(value)
@@ -236,6 +260,7 @@ def write_report(
 
 def _cover(w: _Writer) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
 
     t, data = w.t, w.data
     for _ in range(6):
@@ -244,6 +269,8 @@ def _cover(w: _Writer) -> None:
     w.run(title, t.pick(data.programme.title_zh, data.programme.title_en))
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     subtitle = w.para()
+    subtitle.paragraph_format.space_before = Pt(18)
+    subtitle.paragraph_format.line_spacing = Pt(30)
     w.run(subtitle, t("Results report"), bold=True, size=20)
     subtitle.alignment = WD_ALIGN_PARAGRAPH.CENTER
     w.para()
@@ -288,7 +315,7 @@ def _summary(w: _Writer) -> None:
                     t("{start} to {end}").format(start=w.day(p.starts_on), end=w.day(p.ends_on)),
                     t(LOCATIONS[p.location]),
                     t("{part} of {whole}").format(part=p.held, whole=p.sessions),
-                    "\n".join(p.places[:3]) or "—",
+                    "\n".join(p.places[:2]) or "—",
                 ]
                 for p in data.phases
             ],
@@ -322,6 +349,7 @@ def _summary(w: _Writer) -> None:
 
 def _participation(w: _Writer, progress: Progress) -> None:
     t, data = w.t, w.data
+    w.page_break()
     w.heading(t("Participation"), 1)
     if not data.checkins.asked:
         w.para(t("No check-in has been asked yet."), italic=True)
@@ -370,7 +398,8 @@ def _evaluation(w: _Writer, cadre: CadreReport, progress: Progress) -> None:
             (t("Unit"), cadre.unit or "—"),
             (t("Position"), cadre.position or "—"),
             (t("Status"), status_label(cadre.status, t)),
-        ]
+        ],
+        across=2,
     )
     _selection(w, cadre)
     _checkins(w, cadre, progress)
@@ -378,7 +407,8 @@ def _evaluation(w: _Writer, cadre: CadreReport, progress: Progress) -> None:
     _notes(w, cadre)
     w.heading(t("Evaluation and recommendation"), 2)
     w.para(t("For the committee to fill in."), italic=True)
-    w.table(None, [[t(label), "\n" * (BLANK_LINES - 1)] for label in EVALUATION_ROWS])
+    # Last on the page, with no paragraph after it to spill onto a blank page.
+    w.table(None, [[t(label), "\n" * (BLANK_LINES - 1)] for label in EVALUATION_ROWS], gap=False)
 
 
 def _selection(w: _Writer, cadre: CadreReport) -> None:
@@ -406,7 +436,7 @@ def _selection(w: _Writer, cadre: CadreReport) -> None:
     if cadre.bft_level:
         roster.append((t("BFT level"), cadre.bft_level))
     if roster:
-        w.pairs(roster)
+        w.pairs(roster, across=2)
     else:
         w.para(t("No test results recorded."))
 
@@ -427,13 +457,13 @@ def _tally_rows(w: _Writer, c: CheckinTally) -> list[tuple[str, str]]:
 def _checkins(w: _Writer, cadre: CadreReport, progress: Progress) -> None:
     t = w.t
     w.heading(t("Check-ins"), 2)
-    w.pairs(_tally_rows(w, cadre.checkins))
+    w.pairs(_tally_rows(w, cadre.checkins), across=2)
     if cadre.wellbeing is None:
         w.para(t("The check-ins ask no wellbeing question."), italic=True)
     elif not cadre.wellbeing:
         w.para(t("No wellbeing answer yet."), italic=True)
     else:
-        w.picture(wellbeing_chart(cadre.wellbeing, cadre.timezone, t), 11)
+        w.picture(wellbeing_chart(cadre.wellbeing, cadre.timezone, t), 8)
         progress.advance()
 
 
