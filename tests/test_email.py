@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
+from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -249,6 +250,40 @@ async def test_export_requested_by_email_arrives_as_an_attachment(
     assert book.sheetnames[0] == ZH("People")
     assert message["Subject"] == ZH("{programme}: {export}").format(
         programme="测试培训项目", export=ZH("Excel workbook")
+    )
+
+
+async def test_results_report_requested_by_email_arrives_as_a_word_attachment(
+    db: Database, tmp_path: Path, smtp: tuple[Sink, int]
+) -> None:
+    sink, port = smtp
+    await build_history(db, tmp_path)
+    clock = FakeClock(datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
+    async with db.read() as session:
+        liu = await session.scalar(select(Person).where(Person.name == "Organizer Liu"))
+    assert liu is not None
+    actor = await actor_by_id(db, liu.id)
+    assert actor is not None
+    address = await request_export_email(
+        db, actor, ExportKind.REPORT, clock.now(), mail_enabled=True
+    )
+    sender = mailer(db, clock, port, tmp_path)
+    assert (await sender.run_once()).sent == 1
+    (message,) = sink.to(address)
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content_type() == (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    filename = attachment.get_filename()
+    assert filename is not None and filename.endswith(".docx")
+    data = attachment.get_content()
+    assert isinstance(data, bytes)
+    headings = [p.text for p in Document(io.BytesIO(data)).paragraphs]
+    # In Liu's language, English.
+    assert EN("Programme summary") in headings
+    assert EN("Evaluation: {name}").format(name="张伟") in headings
+    assert message["Subject"] == EN("{programme}: {export}").format(
+        programme="Test Programme", export=EN("results report")
     )
 
 

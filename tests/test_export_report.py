@@ -18,7 +18,7 @@ from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from liaison.bot.cli import main
 from liaison.bot.sandbox.demo import PROGRAMME_ID, Demo, build_demo
@@ -53,6 +53,7 @@ from liaison.ui.labels import score_text
 from liaison.ui.report_docx import EAST_ASIAN_FONT, EVALUATION_ROWS
 from tests.conftest import PROGRAMME_FILE
 from tests.conftest import PROGRAMME_ID as TEST_PROGRAMME
+from tests.history import build_history
 
 ZH = translator("zh_CN")
 EN = translator("en")
@@ -492,3 +493,28 @@ def test_export_report_command_writes_the_docx_or_names_the_unknown_programme(
     assert EN("Programme summary") in [p.text for p in document.paragraphs]
     refused = runner.invoke(main, ["export", "report", "--programme", "nope"], env=env)
     assert refused.exit_code == 1 and "Error: no programme 'nope'" in refused.output
+
+
+async def statements_of_gather(db: Database, programme_id: str) -> tuple[int, int]:
+    """The SQL statements one gathering of the report runs, and how many cadres it covers."""
+    counted: list[str] = []
+
+    def count(*args: object) -> None:
+        counted.append(str(args[2]))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        data = await gather_report(db, programme_id, NOW)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    return len([s for s in counted if s.lstrip().upper().startswith("SELECT")]), len(data.cadres)
+
+
+async def test_report_reads_a_fixed_number_of_statements_whatever_the_cohort(
+    demo: Demo, sqlite_db: Database, tmp_path: Path
+) -> None:
+    await build_history(sqlite_db, tmp_path)
+    small, small_cohort = await statements_of_gather(sqlite_db, TEST_PROGRAMME)
+    large, large_cohort = await statements_of_gather(demo.db, PROGRAMME_ID)
+    assert (small_cohort, large_cohort) == (3, 13)
+    assert small == large <= 20
