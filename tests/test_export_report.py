@@ -27,6 +27,7 @@ from liaison.services.exports.kinds import ExportKind
 from liaison.services.exports.report_data import gather_report
 from liaison.services.programmes.loading import load_programme
 from liaison.services.selection.figures import CHOSEN, selection_figures
+from liaison.services.selection.results import results_of
 from liaison.storage.database import Database
 from liaison.storage.enums import (
     AssignmentKind,
@@ -229,7 +230,7 @@ class Expected:
     delays: list[timedelta]
 
 
-async def expected_checkins(db: Database, person_ids: set[int]) -> Expected:
+async def expected_checkins(db: Database, person_ids: set[int], now: datetime = NOW) -> Expected:
     """The check-in figures read straight from the runs, as the report defines them."""
     async with db.read() as session:
         rows = (
@@ -242,7 +243,7 @@ async def expected_checkins(db: Database, person_ids: set[int]) -> Expected:
     asked = [
         (r, remind)
         for r, remind in rows
-        if r.person_id in person_ids and r.slot_at <= NOW and r.state is not RunState.DUE
+        if r.person_id in person_ids and r.slot_at <= now and r.state is not RunState.DUE
     ]
     done = [(r, remind) for r, remind in asked if r.state is RunState.COMPLETED]
     return Expected(
@@ -354,10 +355,15 @@ async def test_one_evaluation_page_per_cadre_with_their_own_numbers_in_english(
         assert numbers[EN("Escalated to the organizers")] == str(expected.escalated)
         assert numbers[EN("Median delay of an answer")] == hours(EN, expected.delays)
         assert numbers[EN("Unit")] == (person.unit or "—")
-        # Selection data: the roster's English score (or the recorded test result).
-        text = doc.text(blocks)
-        if person.english_score is not None:
-            assert EN.number(person.english_score) in text
+        # Selection data: every recorded test result, in the declared tests' order.
+        results = await results_of(demo.db, person.id)
+        assert results
+        selection = next(
+            b for b in blocks if isinstance(b, Table) and b.rows[0].cells[0].text == EN("Test")
+        )
+        assert [[c.text for c in row.cells[:2]] for row in selection.rows[1:]] == [
+            [r.title_en, r.shown_en] for r in results
+        ]
     quiet = dict(pages)[EN("Evaluation: {name}").format(name="黄俊杰")]
     assert pairs(quiet)[EN("Missed")] != "0"
 
@@ -518,3 +524,36 @@ async def test_report_reads_a_fixed_number_of_statements_whatever_the_cohort(
     large, large_cohort = await statements_of_gather(demo.db, PROGRAMME_ID)
     assert (small_cohort, large_cohort) == (3, 13)
     assert small == large <= 20
+
+
+async def test_report_on_both_databases_matches_the_runs_and_reviews(
+    db: Database, tmp_path: Path
+) -> None:
+    """The export tests' own history, on SQLite and PostgreSQL alike."""
+    await build_history(db, tmp_path)
+    now = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+    out = tmp_path / "history.docx"
+    await build_export(
+        db, ExportKind.REPORT, TEST_PROGRAMME, out, data_dir=tmp_path, now=now, locale="en"
+    )
+    doc = Doc(Document(str(out)))
+    async with db.read() as session:
+        people = {
+            p.name: p
+            for p in await session.scalars(select(Person).where(Person.role == Role.CADRE))
+        }
+    for name, person in people.items():
+        blocks = doc.section(EN("Evaluation: {name}").format(name=name))
+        numbers = pairs(blocks)
+        expected = await expected_checkins(db, {person.id}, now)
+        assert numbers[EN("Check-ins asked")] == str(expected.asked)
+        assert numbers[EN("Check-ins answered")] == share(EN, expected.answered, expected.asked)
+        assert numbers[EN("Median delay of an answer")] == hours(EN, expected.delays)
+    zhang = doc.text(doc.section(EN("Evaluation: {name}").format(name="张伟")))
+    assert EN("Feedback: {text}").format(text="很好") in zhang
+    assert EN("reviewed by {name}").format(name="Organizer Liu") in zhang
+    assert score_text(88.5, EN) in zhang
+    li = doc.text(doc.section(EN("Evaluation: {name}").format(name="李娜")))
+    assert "电话联系：身体不适，已休息。" in li
+    # Wang's wellbeing 2 is drawn; Li answered none: her page says so instead.
+    assert EN("No wellbeing answer yet.") in li
