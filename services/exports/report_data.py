@@ -17,7 +17,8 @@ Definitions the report states on its pages:
   the median of a cadre's delays;
 * wellbeing is the survey's scale question keyed ``wellbeing``, else its first scale
   question (the cohort view's rule); a survey without one gives no wellbeing chart;
-* a paper is the latest version each cadre submitted of each research-paper assignment.
+* a paper is the latest version each cadre submitted of each research-paper assignment;
+* the host place is where most sessions of the abroad phases were held.
 """
 
 from __future__ import annotations
