@@ -23,6 +23,7 @@ Definitions the report states on its pages:
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -187,6 +188,39 @@ class ReportData:
         return not self.cadres and not self.checkins.asked and not self.papers
 
 
+PARTITION = 2000
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The columns of a check-in run the report reads."""
+
+    id: int
+    survey_id: int
+    person_id: int
+    slot_at: datetime
+    closes_at: datetime
+    timezone: str
+    state: RunState
+    completed_at: datetime | None
+    escalated_at: datetime | None
+    notes: str | None
+
+
+_RUN_COLUMNS = (
+    SurveyRun.id,
+    SurveyRun.survey_id,
+    SurveyRun.person_id,
+    SurveyRun.slot_at,
+    SurveyRun.closes_at,
+    SurveyRun.timezone,
+    SurveyRun.state,
+    SurveyRun.completed_at,
+    SurveyRun.escalated_at,
+    SurveyRun.notes,
+)
+
+
 @dataclass(frozen=True)
 class _Held:
     phase_id: int | None
@@ -246,17 +280,21 @@ async def gather_report(db: Database, programme_id: str, now: datetime) -> Repor
         ):
             if survey_id not in wellbeing_keys or key == WELLBEING_KEY:
                 wellbeing_keys[survey_id] = key
-        runs = list(
-            await session.scalars(
-                select(SurveyRun)
-                .where(SurveyRun.person_id.in_(ids), SurveyRun.survey_id.in_(list(surveys)))
-                .order_by(SurveyRun.slot_at, SurveyRun.id)
-            )
+        # Columns, not ORM objects, streamed in partitions with a yield between them: a
+        # large cohort has tens of thousands of runs, and the bot must keep answering.
+        runs: list[_Run] = []
+        run_rows = await session.stream(
+            select(*_RUN_COLUMNS)
+            .where(SurveyRun.person_id.in_(ids), SurveyRun.survey_id.in_(list(surveys)))
+            .order_by(SurveyRun.slot_at, SurveyRun.id)
         )
+        async for partition in run_rows.partitions(PARTITION):
+            runs.extend(_Run(*row) for row in partition)
+            await asyncio.sleep(0)
         wellbeing: dict[int, int] = {}
         if wellbeing_keys:
             survey_of = {run.id: run.survey_id for run in runs}
-            for run_id, key, value in await session.execute(
+            answer_rows = await session.stream(
                 select(SurveyAnswer.run_id, SurveyAnswer.question_key, SurveyAnswer.value)
                 .join(SurveyRun, SurveyRun.id == SurveyAnswer.run_id)
                 .where(
@@ -264,15 +302,18 @@ async def gather_report(db: Database, programme_id: str, now: datetime) -> Repor
                     SurveyAnswer.skipped.is_(False),
                     SurveyAnswer.question_key.in_(set(wellbeing_keys.values())),
                 )
-            ):
-                survey_id = survey_of.get(run_id)
-                shown = (value or "").strip()
-                if (
-                    survey_id is not None
-                    and wellbeing_keys.get(survey_id) == key
-                    and shown.isdigit()
-                ):
-                    wellbeing[run_id] = int(shown)
+            )
+            async for answers in answer_rows.partitions(PARTITION):
+                for run_id, key, value in answers:
+                    survey_id = survey_of.get(run_id)
+                    shown = (value or "").strip()
+                    if (
+                        survey_id is not None
+                        and wellbeing_keys.get(survey_id) == key
+                        and shown.isdigit()
+                    ):
+                        wellbeing[run_id] = int(shown)
+                await asyncio.sleep(0)
         results = await results_by_person(session, programme_id, ids) if ids else {}
         assignments = {
             a.id: a
@@ -302,7 +343,7 @@ async def gather_report(db: Database, programme_id: str, now: datetime) -> Repor
         ]
     figures = await selection_figures(db, programme_id)
 
-    runs_by_person: dict[int, list[SurveyRun]] = defaultdict(list)
+    runs_by_person: dict[int, list[_Run]] = defaultdict(list)
     for run in runs:
         runs_by_person[run.person_id].append(run)
     submissions_by_person: dict[int, list[SubmissionReport]] = defaultdict(list)
@@ -317,7 +358,10 @@ async def gather_report(db: Database, programme_id: str, now: datetime) -> Repor
             and (runs_by_person[p.id] or submissions_by_person[p.id])
         )
     ]
-    asked_runs = [r for r in runs if r.slot_at <= now and r.state is not RunState.DUE]
+    asked: dict[int, list[_Run]] = {
+        person_id: [r for r in own if r.slot_at <= now and r.state is not RunState.DUE]
+        for person_id, own in runs_by_person.items()
+    }
     cohort_ids = {p.id for p in cohort}
     cadre_reports = [
         CadreReport(
@@ -331,7 +375,7 @@ async def gather_report(db: Database, programme_id: str, now: datetime) -> Repor
             p.english_score,
             p.bft_level,
             results.get(p.id, []),
-            _tally([r for r in asked_runs if r.person_id == p.id], surveys),
+            _tally(asked.get(p.id, []), surveys),
             [
                 WellbeingPoint(r.slot_at, wellbeing[r.id])
                 for r in runs_by_person[p.id]
@@ -362,7 +406,9 @@ async def gather_report(db: Database, programme_id: str, now: datetime) -> Repor
                 latest[key] = report
     order = {p.id: index for index, p in enumerate(cohort)}
     papers = sorted(latest.values(), key=lambda r: (r.assignment_key, order[r.person_id]))
-    cohort_runs = [r for r in asked_runs if r.person_id in cohort_ids]
+    cohort_runs = sorted(
+        (r for p in cohort for r in asked.get(p.id, [])), key=lambda r: (r.slot_at, r.id)
+    )
     return ReportData(
         info,
         now,
@@ -380,7 +426,7 @@ async def gather_report(db: Database, programme_id: str, now: datetime) -> Repor
     )
 
 
-def _tally(runs: list[SurveyRun], surveys: dict[int, Survey]) -> CheckinTally:
+def _tally(runs: list[_Run], surveys: dict[int, Survey]) -> CheckinTally:
     answered = [r for r in runs if r.state is RunState.COMPLETED and r.completed_at is not None]
     delays = [r.completed_at - r.slot_at for r in answered if r.completed_at is not None]
     return CheckinTally(
@@ -401,7 +447,7 @@ def _tally(runs: list[SurveyRun], surveys: dict[int, Survey]) -> CheckinTally:
     )
 
 
-def _weeks(runs: list[SurveyRun], host_timezone: str) -> list[WeekTally]:
+def _weeks(runs: list[_Run], host_timezone: str) -> list[WeekTally]:
     tz = zone(host_timezone)
     asked: Counter[date] = Counter()
     answered: Counter[date] = Counter()
