@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -294,6 +295,7 @@ async def test_cover_and_summary_match_the_database_in_chinese(demo: Demo, tmp_p
         )
         in cover
     )
+    assert ZH("All times in this report are {city} time.").format(city="北京") in cover
     summary = doc.section(ZH("Programme summary"))
     figures = await selection_figures(demo.db, PROGRAMME_ID)
     numbers = pairs(summary)
@@ -399,7 +401,13 @@ async def test_papers_reviews_and_call_notes_are_in_the_report(demo: Demo, tmp_p
     assert notes
     for note in notes:
         for line in note.split("\n"):
-            assert line in unwell
+            # Each entry's UTC stamp is shown in the reader's zone (Beijing for the report).
+            stamp, _, entry = line.partition(" UTC] ")
+            assert entry and entry in unwell
+            instant = datetime.strptime(stamp[1:], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+            local = instant.astimezone(ZoneInfo("Asia/Shanghai"))
+            assert f"[{ZH.long_date(local.date())} {local:%H:%M}] {entry}" in unwell
+            assert " UTC] " not in unwell
     assert ZH("No call notes.") in doc.text(
         doc.section(ZH("Evaluation: {name}").format(name="王思远"))
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from docx.text.paragraph import Paragraph
 
 EAST_ASIAN_FONT = "SimSun"
+# How services/checkins/notes.py stamps each entry of a run's notes.
+NOTE_STAMP = re.compile(r"^\[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC\] ")
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 LOCATIONS = {Location.HOME: N_("at home"), Location.ABROAD: N_("abroad")}
 # The committee's rows, left blank for them to fill in.
@@ -286,6 +288,7 @@ def _cover(w: _Writer) -> None:
             when=w.when(data.generated_at), city=t.city(w.zone_name)
         )
     )
+    lines.append(t("All times in this report are {city} time.").format(city=t.city(w.zone_name)))
     for line in lines:
         paragraph = w.para()
         w.run(paragraph, line, size=12)
@@ -380,7 +383,7 @@ def _papers(w: _Writer) -> None:
             paper.person_name,
             t.pick(paper.assignment_title_zh, paper.assignment_title_en),
             t("version {version}").format(version=paper.version),
-            t("submitted {when}").format(when=w.when(paper.submitted_at, paper.timezone)),
+            t("submitted {when}").format(when=w.when(paper.submitted_at)),
         ]
         if paper.score is not None:
             parts.append(t("score {score}").format(score=score_text(paper.score, t)))
@@ -480,7 +483,7 @@ def _submissions(w: _Writer, submissions: list[SubmissionReport]) -> None:
                 t.pick(s.assignment_title_zh, s.assignment_title_en)
                 + (f"\n{s.title}" if s.title else ""),
                 t.number(s.version),
-                w.when(s.submitted_at, s.timezone) + ("\n" + t("late") if s.late else ""),
+                w.when(s.submitted_at) + ("\n" + t("late") if s.late else ""),
                 review_name(s.status, t),
                 score_text(s.score, t) if s.score is not None else "—",
             ]
@@ -521,10 +524,19 @@ def _notes(w: _Writer, cadre: CadreReport) -> None:
     for note in cadre.notes:
         w.para(
             t("Check-in of {when} ({survey})").format(
-                when=w.when(note.slot_at, note.timezone),
+                when=w.when(note.slot_at),
                 survey=t.pick(note.survey_title_zh, note.survey_title_en),
             ),
             bold=True,
         )
         for line in note.text.split("\n"):
-            w.para(line)
+            w.para(_note_line(w, line))
+
+
+def _note_line(w: _Writer, line: str) -> str:
+    """One entry of the notes, its UTC stamp ("[2014-10-25 01:30 UTC] ") in the reader's zone."""
+    stamp = NOTE_STAMP.match(line)
+    if stamp is None:
+        return line
+    instant = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    return f"[{w.when(instant)}] {line[stamp.end() :]}"
