@@ -331,7 +331,7 @@ def status(as_json: bool, no_jobs: bool) -> None:
 
 @main.group()
 def export() -> None:
-    """Exports for the record: the workbook, the submitted files, calendars."""
+    """Exports for the record: the workbook, the submitted files, calendars, the report."""
 
 
 def _export_out(out: Path | None, programme_id: str, kind: str) -> Path:
@@ -436,6 +436,17 @@ def export_calendar(
     _run_export(
         "calendar", programme_id, _export_out(out, programme_id, "calendar"), locale, person
     )
+
+
+@export.command("report")
+@click.option("--programme", "programme_id", required=True, help="Programme id.")
+@click.option(
+    "--output", "--out", "out", type=click.Path(path_type=Path), default=None, help="The .docx."
+)
+@click.option("--locale", type=_LOCALES, default=None, help="Language (programme's).")
+def export_report(programme_id: str, out: Path | None, locale: str | None) -> None:
+    """Writes the results report (Word): summary, charts, papers, one page per cadre."""
+    _run_export("report", programme_id, _export_out(out, programme_id, "report"), locale)
 
 
 @main.command("backup")

@@ -1,5 +1,8 @@
 """/export for organizers: choose an export, watch it being built, get it as a document.
 
+The exports: the Excel workbook, the results report (Word), the submitted files (ZIP)
+and the calendar (.ics).
+
 The build runs as a background task, one at a time per process (``ExportDesk``): the
 update handler returns at once, so the bot keeps answering everyone while a large
 archive is packed. The progress message is edited at each stage, and while files are
@@ -150,6 +153,7 @@ async def _build(
             data_dir=context.data_dir,
             now=now,
             locale=context.t.locale,
+            timezone=actor.timezone,
             progress=progress,
             part_limit=UPLOAD_LIMIT if kind is ExportKind.FILES else None,
         )

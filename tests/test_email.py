@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
+from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -32,7 +33,7 @@ from liaison.storage.enums import OutboxKind, OutboxState, PersonStatus, Role
 from liaison.storage.models import AuditEvent, OutboxMessage, Person
 from liaison.ui.digest import mail_delayed_text, render_digest
 from liaison.ui.email import Chart, Mail, compose, plain
-from liaison.ui.i18n import translator
+from liaison.ui.i18n import Translator, translator
 from liaison.ui.outbox import RENDERERS
 from tests.conftest import PROGRAMME_ID
 from tests.history import build_history
@@ -108,6 +109,29 @@ def body(message: EmailMessage, subtype: str) -> str:
     return str(part.get_content()).replace("\r\n", "\n")
 
 
+def assert_inline_chart(message: EmailMessage, t: Translator) -> None:
+    """The digest's chart travels as an image/png part related to the HTML, which shows it."""
+    assert digest_has_chart_part(message)
+    related = message.get_body(("related",))
+    assert related is not None and related.get_content_type() == "multipart/related"
+    images = [p for p in related.iter_parts() if p.get_content_type() == "image/png"]
+    assert len(images) == 1
+    (image,) = images
+    png = image.get_content()
+    assert isinstance(png, bytes) and png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+    assert image.get_content_disposition() == "inline"
+    cid = str(image["Content-ID"])
+    html = body(message, "html")
+    assert f'<img src="cid:{cid[1:-1]}" alt="{t("Check-ins, last 14 days")}">' in html
+    # The plain-text alternative stays, without the image.
+    alternative = message.get_body(("plain",))
+    assert alternative is not None and "cid:" not in str(alternative.get_content())
+
+
+def digest_has_chart_part(message: EmailMessage) -> bool:
+    return any(part.get_content_type() == "image/png" for part in message.walk())
+
+
 async def test_digest_day_passes_and_each_reader_gets_it_by_email_in_their_language(
     db: Database, tmp_path: Path, smtp: tuple[Sink, int]
 ) -> None:
@@ -143,6 +167,7 @@ async def test_digest_day_passes_and_each_reader_gets_it_by_email_in_their_langu
         html = body(message, "html")
         for line in expected.split("\n"):
             assert line in html
+        assert_inline_chart(message, t)
     for row in await outbox(db, OutboxKind.EMAIL_DIGEST):
         assert row.state is OutboxState.SENT
 
@@ -225,6 +250,40 @@ async def test_export_requested_by_email_arrives_as_an_attachment(
     assert book.sheetnames[0] == ZH("People")
     assert message["Subject"] == ZH("{programme}: {export}").format(
         programme="测试培训项目", export=ZH("Excel workbook")
+    )
+
+
+async def test_results_report_requested_by_email_arrives_as_a_word_attachment(
+    db: Database, tmp_path: Path, smtp: tuple[Sink, int]
+) -> None:
+    sink, port = smtp
+    await build_history(db, tmp_path)
+    clock = FakeClock(datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
+    async with db.read() as session:
+        liu = await session.scalar(select(Person).where(Person.name == "Organizer Liu"))
+    assert liu is not None
+    actor = await actor_by_id(db, liu.id)
+    assert actor is not None
+    address = await request_export_email(
+        db, actor, ExportKind.REPORT, clock.now(), mail_enabled=True
+    )
+    sender = mailer(db, clock, port, tmp_path)
+    assert (await sender.run_once()).sent == 1
+    (message,) = sink.to(address)
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content_type() == (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    filename = attachment.get_filename()
+    assert filename is not None and filename.endswith(".docx")
+    data = attachment.get_content()
+    assert isinstance(data, bytes)
+    headings = [p.text for p in Document(io.BytesIO(data)).paragraphs]
+    # In Liu's language, English.
+    assert EN("Programme summary") in headings
+    assert EN("Evaluation: {name}").format(name="张伟") in headings
+    assert message["Subject"] == EN("{programme}: {export}").format(
+        programme="Test Programme", export=EN("results report")
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from docx import Document
 from icalendar import Calendar
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from liaison.services.clock import FakeClock
 from liaison.services.exports.kinds import ExportKind
 from liaison.services.exports.progress import Snapshot
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind
+from liaison.storage.enums import OutboxKind, Role
 from liaison.storage.models import AuditEvent, OutboxMessage, Person, StoredFile
 from liaison.ui.callbacks import ExportButton
 from liaison.ui.export_screens import (
@@ -106,6 +107,57 @@ async def test_export_workbook_round_trip_with_progress_edits_and_the_document(
     assert event is not None and event.actor_person_id == roster["陈组织"].id
     assert event.details["sent"] is True
     assert not any((h.settings.data_dir / "exports").iterdir())
+
+
+async def test_export_report_round_trip_in_the_organizers_language_and_zone(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Refresh the progress message at every pass of the loop, so its stages show.
+    monkeypatch.setattr(export_handlers, "PROGRESS_EVERY", 0.01)
+    chat = ORGANIZER_LIU.id
+    await press(h, ORGANIZER_LIU, "b", ExportKind.REPORT)
+    assert h.request.texts(chat)[0] == progress_text(
+        ExportKind.REPORT, Snapshot("start", 0, 0, ""), EN
+    )
+    shown = edits(h, chat)
+    assert shown[-2] == progress_text(ExportKind.REPORT, Snapshot("send", 0, 0, ""), EN)
+    ((name, data),) = h.request.documents(chat)
+    assert name.endswith(".docx") and name.startswith("test-prog-report-")
+    assert shown[-1] == done_text(ExportKind.REPORT, 1, len(data), [], EN)
+    document = Document(io.BytesIO(data))
+    headings = [p.text for p in document.paragraphs if p.style and p.style.name == "Heading 1"]
+    async with h.db.read() as session:
+        cadres = list(
+            await session.scalars(
+                select(Person.name).where(Person.role == Role.CADRE).order_by(Person.id)
+            )
+        )
+        liu = await session.scalar(select(Person).where(Person.name == "Organizer Liu"))
+        event = await session.scalar(select(AuditEvent).where(AuditEvent.action == "export.report"))
+    # In Liu's language (English), one evaluation page per cadre of the cohort.
+    assert headings[0] == EN("Programme summary")
+    assert [h for h in headings if h.startswith("Evaluation")] == [
+        EN("Evaluation: {name}").format(name=name) for name in cadres
+    ]
+    assert liu is not None and event is not None and event.actor_person_id == liu.id
+    assert event.details["sent"] is True
+    # The cover's time is in Liu's own zone.
+    cover = "\n".join(p.text for p in document.paragraphs[:14])
+    assert EN("Generated on {when} ({city} time)").split("{")[0] in cover
+    assert f"({EN.city(liu.timezone or 'Asia/Shanghai')} " in cover
+
+
+async def test_report_button_waits_its_turn_behind_another_export(h: Harness) -> None:
+    desk = h.app.bot_data.exports
+    async with desk.turn():
+        await h.send(h.updates.callback(ORGANIZER_CHEN, ExportButton("b", "report").encode()))
+        assert h.request.documents() == []
+    await desk.drain()
+    assert h.request.texts(ORGANIZER_CHEN.id)[0] == queued_text(ExportKind.REPORT, ZH)
+    ((name, data),) = h.request.documents(ORGANIZER_CHEN.id)
+    assert name.endswith(".docx")
+    headings = [p.text for p in Document(io.BytesIO(data)).paragraphs]
+    assert ZH("Programme summary") in headings
 
 
 async def test_export_files_past_the_upload_limit_arrive_as_several_zips(

@@ -28,6 +28,7 @@ from liaison.services.timezones import zone
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind
 from liaison.ui.digest import render_digest
+from liaison.ui.digest_chart import chart_png
 from liaison.ui.exports import MIME, build_export, file_name
 from liaison.ui.i18n import N_, Translator
 
@@ -37,6 +38,7 @@ EXPORT_NAMES = {
     ExportKind.WORKBOOK: N_("Excel workbook"),
     ExportKind.FILES: N_("archive of submitted files"),
     ExportKind.CALENDAR: N_("calendar"),
+    ExportKind.REPORT: N_("results report"),
 }
 
 
@@ -102,8 +104,11 @@ async def _digest(r: MailReading) -> Mail | None:
         info = await programme_info(session, payload.programme_id)
     t = r.t
     lines = render_digest(digest, r.reader, t).split("\n")
-    # The new digest's chart goes here: Chart(make_msgid(), png, alt) for each image.
     charts: list[Chart] = []
+    if digest.has_chart and not digest.quiet:
+        # Drawn off the event loop, once per language and morning (chart_png's cache).
+        png = await chart_png(digest, t)
+        charts.append(Chart(make_msgid(domain="liaison"), png, t("Check-ins, last 14 days")))
     subject = t("Daily digest: {programme}, {day}").format(
         programme=t.pick(info.title_zh, info.title_en),
         day=t.long_date(payload.until.astimezone(zone(r.reader.timezone)).date()),
@@ -129,6 +134,7 @@ async def _export(r: MailReading) -> Mail | None:
         data_dir=r.data_dir,
         now=r.now,
         locale=payload.locale or r.reader.locale,
+        timezone=r.reader.timezone,
     )
     subject = t("{programme}: {export}").format(programme=title, export=what)
     if built.size > r.attachment_limit:

@@ -15,9 +15,9 @@ BUTTONS = {
     ExportKind.WORKBOOK: N_("📊 Excel workbook"),
     ExportKind.FILES: N_("🗂 Submitted files (ZIP)"),
     ExportKind.CALENDAR: N_("📅 Calendar (.ics)"),
+    ExportKind.REPORT: N_("📝 Results report (Word)"),
 }
-# The results report (DOCX) joins this menu with the organizers' review and scores.
-MENU_ORDER = [ExportKind.WORKBOOK, ExportKind.FILES, ExportKind.CALENDAR]
+MENU_ORDER = [ExportKind.WORKBOOK, ExportKind.REPORT, ExportKind.FILES, ExportKind.CALENDAR]
 
 
 def export_menu(t: Translator) -> tuple[str, InlineKeyboardMarkup]:
@@ -59,6 +59,12 @@ def progress_text(kind: ExportKind, snapshot: Snapshot, t: Translator) -> str:
         return "⏳ " + t("Writing the {export}: sheet {done} of {total}…").format(
             export=export, done=snapshot.done + 1, total=snapshot.total
         )
+    if snapshot.stage == "charts" and snapshot.total:
+        return "⏳ " + t("Drawing the charts of the {export}: {done} of {total}…").format(
+            export=export, done=snapshot.done, total=snapshot.total
+        )
+    if snapshot.stage == "write":
+        return "⏳ " + t("Writing the {export}…").format(export=export)
     if snapshot.stage == "send":
         return "⏳ " + t("Sending the {export}…").format(export=export)
     return "⏳ " + t("Reading the records for the {export}…").format(export=export)

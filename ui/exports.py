@@ -22,8 +22,14 @@ from liaison.storage.database import Database
 from liaison.ui.calendar import calendar_bytes
 from liaison.ui.workbook import write_workbook
 
-SUFFIX = {ExportKind.WORKBOOK: ".xlsx", ExportKind.FILES: ".zip", ExportKind.CALENDAR: ".ics"}
+SUFFIX = {
+    ExportKind.WORKBOOK: ".xlsx",
+    ExportKind.FILES: ".zip",
+    ExportKind.CALENDAR: ".ics",
+    ExportKind.REPORT: ".docx",
+}
 MIME = {
+    ExportKind.REPORT: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ExportKind.WORKBOOK: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ExportKind.FILES: "application/zip",
     ExportKind.CALENDAR: "text/calendar",
@@ -58,8 +64,12 @@ async def build_export(
     locale: str | None = None,
     progress: Progress | None = None,
     part_limit: int | None = None,
+    timezone: str | None = None,
 ) -> Built:
-    """Writes the export to ``out`` (several parts beside it for a split archive)."""
+    """Writes the export to ``out`` (several parts beside it for a split archive).
+
+    ``timezone`` is the reader's (the report's dates); the programme's home zone if None.
+    """
     progress = progress or Progress()
     progress.set("gather")
     if kind is ExportKind.WORKBOOK:
@@ -67,6 +77,16 @@ async def build_export(
         chosen = locale or record.programme.default_locale
         await asyncio.to_thread(write_workbook, record, chosen, out, progress)
         return Built(kind, [out], rows=len(record.checkins) + len(record.submissions))
+    if kind is ExportKind.REPORT:
+        # Imported here: matplotlib and python-docx load only when a report is built.
+        from liaison.services.exports.report_data import gather_report
+        from liaison.ui.report_docx import write_report
+
+        report = await gather_report(db, programme_id, now)
+        chosen = locale or report.programme.default_locale
+        reader_zone = timezone or report.programme.home_timezone
+        await asyncio.to_thread(write_report, report, chosen, reader_zone, out, progress)
+        return Built(kind, [out], rows=len(report.cadres))
     if kind is ExportKind.FILES:
         entries = await list_files(db, data_dir, programme_id)
         result = await asyncio.to_thread(

@@ -20,7 +20,7 @@ class ExportKind(StrEnum):
     WORKBOOK = "workbook"
     FILES = "files"
     CALENDAR = "calendar"
-    # REPORT ("results report", DOCX) comes with the organizers' review and scores.
+    REPORT = "report"  # the results report (DOCX)
 
 
 async def authorize_export(db: Database, actor: Actor, kind: ExportKind) -> None:
