@@ -92,9 +92,10 @@ async def test_tick_twice_or_racing_plans_each_run_once(db: Database) -> None:
     await plan_checkins(db, now)
     await asyncio.gather(plan_checkins(db, now), plan_checkins(db, now))
     # Three cadres: Tuesday's slot (already past its window, so recorded missed without a
-    # prompt) and Friday's, each planned once however many ticks ran.
+    # prompt) and Friday's with its prompt and its reminder, each planned once however many
+    # ticks ran.
     assert await count(db, SurveyRun) == 6
-    assert await count(db, OutboxMessage) == 3
+    assert await count(db, OutboxMessage) == 6
 
 
 async def test_no_run_outside_the_surveys_phases_or_for_the_unreachable(db: Database) -> None:
@@ -112,13 +113,20 @@ async def test_no_run_outside_the_surveys_phases_or_for_the_unreachable(db: Data
 async def test_reminder_and_escalation_are_planned_once(db: Database) -> None:
     await enrol_cadres(db)
     slot = datetime(2026, 10, 31, 0, 0, tzinfo=UTC)
-    await plan_checkins(db, slot)
+    # The reminder is planned with the prompt, due at slot + remind_after.
+    planned = await plan_checkins(db, slot)
+    assert planned.reminders == 3
+    async with db.read() as session:
+        reminders = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "checkin_reminder")
+            )
+        )
+    assert {r.due_at for r in reminders} == {slot + timedelta(hours=3)}
     async with db.transaction() as session:
         for run in await session.scalars(select(SurveyRun)):
             run.state = RunState.SENT
-    first = await plan_checkins(db, slot + timedelta(hours=3))
-    again = await plan_checkins(db, slot + timedelta(hours=4))
-    assert (first.reminders, again.reminders) == (3, 0)
+    assert (await plan_checkins(db, slot + timedelta(hours=4))).reminders == 0
     late = await plan_checkins(db, slot + timedelta(hours=20))
     assert late.escalations == 3
     assert (await plan_checkins(db, slot + timedelta(hours=21))).escalations == 0

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audience import audience_rule
 from liaison.services.outbox.payloads import DeadlinePayload, DraftPayload
-from liaison.services.outbox.queue import Planned, enqueue
+from liaison.services.outbox.queue import Planned, enqueue, enqueue_many
 from liaison.services.programmes.settings import settings_of
 from liaison.services.submissions.assignments import done_people
 from liaison.storage.database import Database
@@ -70,6 +70,7 @@ async def _programme_deadlines(
     assignments = await session.scalars(
         select(Assignment).where(Assignment.programme_id == programme.id)
     )
+    messages: list[Planned] = []
     for assignment in assignments:
         if assignment.closes_at is not None and assignment.closes_at <= now:
             continue
@@ -88,8 +89,7 @@ async def _programme_deadlines(
             if planned is None:
                 continue
             key, kind, expires = planned
-            if await enqueue(
-                session,
+            messages.append(
                 Planned(
                     key,
                     person.id,
@@ -97,9 +97,10 @@ async def _programme_deadlines(
                     DeadlinePayload(assignment_id=assignment.id, due_at=due),
                     now,
                     expires,
-                ),
-            ):
-                report.reminders += 1
+                )
+            )
+    # One multi-row insert for the whole cohort's reminders, not one per cadre.
+    report.reminders += await enqueue_many(session, messages)
 
 
 def _latest_reminder(

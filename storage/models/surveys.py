@@ -73,6 +73,9 @@ class SurveyRun(Base):
     completed_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # slot_at + the survey's escalate_after, stored so the tick selects only runs due for
+    # escalation (services/checkins/planning.py) instead of reloading every open run.
+    escalate_at: Mapped[datetime | None] = mapped_column(index=True)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
