@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.checkins.planning import plan_checkins, slot_instant
 from liaison.storage.database import Database
-from liaison.storage.enums import RunState
-from liaison.storage.models import OutboxMessage, Person, SurveyRun
+from liaison.storage.enums import OutboxKind, PersonStatus, RunState
+from liaison.storage.models import (
+    Absence,
+    AuditEvent,
+    OutboxMessage,
+    Person,
+    Phase,
+    Survey,
+    SurveyRun,
+)
+from tests.conftest import ORGANIZER_CHEN, ZHANG, Harness
 
 ENROLLED = datetime(2026, 10, 1, tzinfo=UTC)
+FRIDAY_SLOT = datetime(2026, 10, 31, 0, 0, tzinfo=UTC)  # Fri 30 Oct 20:00 EDT
 
 
 @pytest.fixture
@@ -132,3 +144,116 @@ async def test_reminder_and_escalation_are_planned_once(db: Database) -> None:
     assert (await plan_checkins(db, slot + timedelta(hours=21))).escalations == 0
     closed = await plan_checkins(db, slot + timedelta(hours=24))
     assert closed.closed_as_missed == 3
+
+
+async def _absent(session: AsyncSession, zhang: Person) -> None:
+    session.add(
+        Absence(person_id=zhang.id, starts_on=date(2026, 10, 30), ends_on=date(2026, 11, 2))
+    )
+
+
+async def _withdrawn(session: AsyncSession, zhang: Person) -> None:
+    zhang.status = PersonStatus.WITHDRAWN
+
+
+async def _unreachable(session: AsyncSession, zhang: Person) -> None:
+    zhang.unreachable_at = FRIDAY_SLOT - timedelta(minutes=10)
+
+
+async def _survey_off(session: AsyncSession, zhang: Person) -> None:
+    await session.execute(update(Survey).values(active=False))
+
+
+async def _survey_moved(session: AsyncSession, zhang: Person) -> None:
+    await session.execute(update(Survey).values(schedule={"weekdays": ["tue"], "at": "20:00"}))
+
+
+async def _phase_later(session: AsyncSession, zhang: Person) -> None:
+    await session.execute(
+        update(Phase).where(Phase.key == "theory").values(starts_on=date(2026, 11, 2))
+    )
+
+
+CHANGES: dict[str, tuple[Callable[[AsyncSession, Person], Awaitable[None]], str]] = {
+    "absence": (_absent, "absent"),
+    "withdrawal": (_withdrawn, "not_for_them"),
+    "unreachable": (_unreachable, "unreachable"),
+    "survey switched off": (_survey_off, "survey_inactive"),
+    "survey edited": (_survey_moved, "slot_moved"),
+    "phase dates changed": (_phase_later, "not_for_them"),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+async def test_a_change_after_planning_drops_the_run_never_missed_nor_escalated(
+    harness: Harness, change: str
+) -> None:
+    """Planned half an hour ahead; then something changes; at the slot no prompt goes out,
+    the run is dropped with its reason, and it is neither missed nor escalated later."""
+    h = harness
+    for user in (ZHANG, ORGANIZER_CHEN):
+        await h.enrol(user)
+    h.clock.set(FRIDAY_SLOT - timedelta(minutes=30))
+    await h.tick()
+    async with h.db.read() as session:
+        (run,) = await session.scalars(select(SurveyRun))
+        prompt = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.CHECKIN_PROMPT)
+        )
+    assert prompt is not None and prompt.due_at == FRIDAY_SLOT and prompt.state == "pending"
+    assert prompt.expires_at == run.closes_at
+    sent_before = len(h.texts(ZHANG))
+    apply, reason = CHANGES[change]
+    async with h.db.transaction() as session:
+        zhang = await session.scalar(select(Person).where(Person.telegram_user_id == ZHANG.id))
+        assert zhang is not None
+        await apply(session, zhang)
+    for hours in (0, 3, 20, 24, 30):
+        h.clock.set(FRIDAY_SLOT + timedelta(hours=hours))
+        await h.tick()
+    assert len(h.texts(ZHANG)) == sent_before
+    async with h.db.read() as session:
+        assert list(await session.scalars(select(SurveyRun))) == []
+        actions = [
+            (e.action, e.details.get("reason"))
+            for e in await session.scalars(
+                select(AuditEvent).where(AuditEvent.action.like("checkin.%"))
+            )
+        ]
+        outcomes = {
+            kind: state
+            for kind, state in await session.execute(
+                select(OutboxMessage.kind, OutboxMessage.state)
+            )
+        }
+    assert actions == [("checkin.dropped", reason)]
+    assert OutboxKind.CHECKIN_ESCALATION not in outcomes
+    assert outcomes[OutboxKind.CHECKIN_PROMPT] == "skipped"
+
+
+async def test_a_zone_change_drops_the_planned_run_and_plans_the_new_slot(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.enrol(ZHANG)
+    h.clock.set(FRIDAY_SLOT - timedelta(minutes=30))
+    await h.tick()
+    async with h.db.transaction() as session:
+        await session.execute(
+            update(Person)
+            .where(Person.telegram_user_id == ZHANG.id)
+            .values(timezone="America/Los_Angeles")
+        )
+    sent_before = len(h.texts(ZHANG))
+    h.clock.set(FRIDAY_SLOT)
+    await h.tick()  # the New York prompt is dropped, not sent
+    assert len(h.texts(ZHANG)) == sent_before
+    h.clock.set(FRIDAY_SLOT + timedelta(hours=2, minutes=30))
+    await h.tick()  # 19:30 in Los Angeles: planned again, at 20:00 there
+    h.clock.set(FRIDAY_SLOT + timedelta(hours=3))
+    await h.tick()
+    assert len(h.texts(ZHANG)) == sent_before + 1
+    async with h.db.read() as session:
+        (run,) = await session.scalars(select(SurveyRun))
+    assert run.slot_at == FRIDAY_SLOT + timedelta(hours=3) and run.state == RunState.SENT
+    assert run.timezone == "America/Los_Angeles"

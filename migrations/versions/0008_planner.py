@@ -4,7 +4,8 @@ Revision ID: 0008_planner
 Revises: 0007_paperwork
 Create Date: 2026-11-28 04:00:00
 
-Open runs planned before this revision get their escalate_at computed from their
+On SQLite, survey_runs is rebuilt with AUTOINCREMENT so a deleted run's id is never
+given again. Open runs planned before this revision get their escalate_at computed from their
 survey's escalate_after (slot_at + escalate_after minutes), in Python so that the same
 code serves SQLite and PostgreSQL.
 """
@@ -26,7 +27,15 @@ OPEN = ("due", "sent", "in_progress")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("survey_runs", schema=None) as batch_op:
+    # On SQLite the table is rebuilt with AUTOINCREMENT: a dropped run's id is never
+    # reused (see the model). PostgreSQL's sequence never reuses one anyway.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    with op.batch_alter_table(
+        "survey_runs",
+        schema=None,
+        table_kwargs={"sqlite_autoincrement": True},
+        recreate="always" if sqlite else "auto",
+    ) as batch_op:
         batch_op.add_column(sa.Column("escalate_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f("ix_survey_runs_escalate_at"), ["escalate_at"])
     runs = sa.table(

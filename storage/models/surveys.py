@@ -54,7 +54,13 @@ class SurveyRun(Base):
 
     __tablename__ = "survey_runs"
     # One run per person per survey per local day: a zone change or DST cannot double it.
-    __table_args__ = (UniqueConstraint("survey_id", "person_id", "slot_date"),)
+    # A run dropped before its prompt is deleted (services/checkins/planning.py): SQLite's
+    # AUTOINCREMENT keeps its id from being given to the next run, whose outbox keys
+    # (checkin:<run>:prompt) and payloads must not meet the dropped run's.
+    __table_args__ = (
+        UniqueConstraint("survey_id", "person_id", "slot_date"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
