@@ -40,7 +40,7 @@ async def add_cadres(db: Database, start: int, count: int) -> None:
         {
             "programme_id": "test-prog",
             "name": f"Cadre {i}",
-            "phone": f"+86139{i:08d}",
+            "phone": f"+86137{i:08d}",
             "role": Role.CADRE,
             "status": PersonStatus.ACTIVE,
             "timezone": "America/New_York",
