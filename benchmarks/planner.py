@@ -74,7 +74,7 @@ escalation. Now the tick reads whole cohorts once, inserts runs and outbox rows 
 multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, writes audit rows by one
 executemany, selects only the runs due for closing or escalation (the stored
 `escalate_at`), closes and escalates them by one UPDATE each, and reads the staff once
-per programme. Statements grow by one per 2,900 runs and per 3,500 outbox rows (the
+per programme. Statements grow by one per about 3,000 runs or outbox rows (the
 drivers' limit of 32,767 bind parameters per statement), which is why 10,000 cadres take
 a few more than 1,000.
 """
@@ -263,6 +263,7 @@ async def run_all(sizes: tuple[int, ...], postgres: bool) -> list[Result]:
             for n in sizes:
                 url = server or f"sqlite+aiosqlite:///{tmp}/planner-{n}.db"
                 results.append(await run_size(url, backend, n, tmp))
+                print(table(results[-1:])[-1], flush=True)  # noqa: T201 - progress
     return results
 
 

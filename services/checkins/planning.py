@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +38,7 @@ from liaison.services.outbox.payloads import RunPayload
 from liaison.services.outbox.queue import Planned, enqueue_many
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, Role, RunState
+from liaison.storage.enums import OutboxKind, PersonStatus, Role, RunState
 from liaison.storage.models import (
     Absence,
     AuditEvent,
@@ -59,9 +59,9 @@ LOOKBACK_DAYS = 3
 # a zone change) is caught at send time and the run dropped. A day ahead would drop
 # more runs and plan tomorrow's slot for a person who may change zone tonight.
 PLAN_AHEAD = timedelta(hours=1)
-# Rows per INSERT … RETURNING page: as many as the drivers' bind-parameter limit allows
-# (32,766 on SQLite, 32,767 on asyncpg) for the run's 11 columns.
-RUN_PAGE = 2_900
+# Rows per INSERT … RETURNING statement: SQLAlchemy lowers it to what the drivers'
+# bind-parameter limit (about 32,700) allows for a run's 11 values, 2,970.
+RUN_PAGE = 10_000
 # States a run can be escalated from (escalated runs are not escalated again).
 ESCALABLE = tuple(state for state in sources(RunState.ESCALATED) if state in OPEN)
 
@@ -117,10 +117,34 @@ async def load_programmes(session: AsyncSession, ids: Iterable[str]) -> Programm
     return Programmes(rows, {key: rule_for(rows[key], phases[key]) for key in rows})
 
 
+class RunFacts(Protocol):
+    """What ``unwanted`` reads of a run: a SurveyRun, or a row with these columns."""
+
+    @property
+    def slot_date(self) -> date: ...
+    @property
+    def slot_at(self) -> datetime: ...
+    @property
+    def state(self) -> RunState: ...
+
+
+class PersonFacts(Protocol):
+    """What ``unwanted`` reads of the run's person: a Person, or a row with these columns."""
+
+    @property
+    def telegram_chat_id(self) -> int | None: ...
+    @property
+    def unreachable_at(self) -> datetime | None: ...
+    @property
+    def status(self) -> PersonStatus: ...
+    @property
+    def timezone(self) -> str | None: ...
+
+
 def unwanted(
-    run: SurveyRun,
+    run: RunFacts,
     survey: Survey,
-    person: Person,
+    person: PersonFacts,
     host_timezone: str,
     rule: AudienceRule,
     away: Sequence[Absence],
@@ -164,7 +188,9 @@ def _audit(
 async def _record_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Audit rows in one executemany."""
     if rows:
-        await session.execute(insert(AuditEvent), rows)
+        await session.execute(
+            insert(AuditEvent).execution_options(insertmanyvalues_page_size=RUN_PAGE), rows
+        )
 
 
 async def plan_checkins(db: Database, now: datetime) -> PlanReport:
@@ -183,9 +209,12 @@ async def _plan_runs(session: AsyncSession, now: datetime, report: PlanReport) -
         return
     programme_ids = {s.programme_id for s in surveys}
     programmes = await load_programmes(session, programme_ids)
-    cadres: dict[str, list[Person]] = {key: [] for key in programme_ids}
-    for person in await session.scalars(
-        select(Person).where(
+    # Plain rows, not ORM objects: the whole cohort is read on every tick.
+    cadres: dict[str, list[Any]] = {key: [] for key in programme_ids}
+    for person in await session.execute(
+        select(
+            Person.id, Person.programme_id, Person.timezone, Person.status, Person.enrolled_at
+        ).where(
             Person.programme_id.in_(programme_ids),
             Person.role == Role.CADRE,
             Person.telegram_chat_id.is_not(None),
@@ -226,23 +255,23 @@ async def _plan_runs(session: AsyncSession, now: datetime, report: PlanReport) -
         host = programmes.rows[survey.programme_id].host_timezone
         window = timedelta(minutes=survey.window_minutes)
         escalate_after = timedelta(minutes=survey.escalate_after_minutes)
+        # Per zone, not per cadre: the local days in reach and their slots.
+        slots: dict[str, list[tuple[date, datetime]]] = {}
+        gets: dict[tuple[PersonStatus, date], bool] = {}
         for person in cadres[survey.programme_id]:
             zone_name = person.timezone or host
-            today = now.astimezone(zone(zone_name)).date()
-            away = absences.get(person.id, [])
-            # Back over the lookback, and tomorrow: a slot just after local midnight can
-            # fall within the planning horizon.
-            for back in range(LOOKBACK_DAYS, -2, -1):
-                day = today - timedelta(days=back)
+            if zone_name not in slots:
+                slots[zone_name] = _slots_in_reach(survey, zone_name, now)
+            away = absences.get(person.id, ())
+            for day, slot in slots[zone_name]:
                 if (survey.id, person.id, day) in planned:
-                    continue
-                slot = survey_slot(survey, day, zone_name)
-                if slot is None or slot > now + PLAN_AHEAD:
                     continue
                 if person.enrolled_at is not None and slot < person.enrolled_at:
                     # Before this person joined the bot: nothing to ask or miss.
                     continue
-                if not rule.gets_survey(person.status, survey, day):
+                if (person.status, day) not in gets:
+                    gets[person.status, day] = rule.gets_survey(person.status, survey, day)
+                if not gets[person.status, day]:
                     # Outside the survey's phases, or not for this person's status.
                     continue
                 if any(a.starts_on <= day <= a.ends_on for a in away):
@@ -305,12 +334,28 @@ async def _plan_runs(session: AsyncSession, now: datetime, report: PlanReport) -
     await _record_many(session, audits)
 
 
+def _slots_in_reach(survey: Survey, zone_name: str, now: datetime) -> list[tuple[date, datetime]]:
+    """The survey's local days and slots in this zone from the lookback up to the
+    planning horizon; tomorrow too, as a slot just after local midnight can be in it."""
+    today = now.astimezone(zone(zone_name)).date()
+    found = []
+    for back in range(LOOKBACK_DAYS, -2, -1):
+        day = today - timedelta(days=back)
+        slot = survey_slot(survey, day, zone_name)
+        if slot is not None and slot <= now + PLAN_AHEAD:
+            found.append((day, slot))
+    return found
+
+
 async def _insert_runs(
     session: AsyncSession, values: list[dict[str, Any]]
 ) -> list[tuple[int, int, int, datetime, datetime, RunState]]:
-    """Inserts runs by multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: only the runs
-    this tick created come back, so two ticks racing never both plan the same run."""
-    statement = (
+    """Inserts runs by INSERT … ON CONFLICT DO NOTHING RETURNING over all of them: only
+    the runs this tick created come back, so two ticks racing never both plan the same
+    run. SQLAlchemy's insertmanyvalues sends the executemany as multi-row statements of
+    up to RUN_PAGE rows (fewer when the bind-parameter limit asks: 2,970 runs)."""
+    connection = await session.connection()
+    result = await connection.execute(
         upsert_insert(session.bind.dialect.name, SurveyRun)
         .on_conflict_do_nothing(index_elements=["survey_id", "person_id", "slot_date"])
         .returning(
@@ -321,16 +366,13 @@ async def _insert_runs(
             SurveyRun.closes_at,
             SurveyRun.state,
         )
+        .execution_options(insertmanyvalues_page_size=RUN_PAGE),
+        values,
     )
-    created: list[tuple[int, int, int, datetime, datetime, RunState]] = []
-    for start in range(0, len(values), RUN_PAGE):
-        page = values[start : start + RUN_PAGE]
-        result = await session.execute(statement.values(page))
-        created.extend(
-            (row.id, row.survey_id, row.person_id, row.slot_at, row.closes_at, row.state)
-            for row in result
-        )
-    return created
+    return [
+        (row.id, row.survey_id, row.person_id, row.slot_at, row.closes_at, row.state)
+        for row in result
+    ]
 
 
 def _due_for_follow_up(now: datetime) -> ColumnElement[bool]:
@@ -348,18 +390,39 @@ def _due_for_follow_up(now: datetime) -> ColumnElement[bool]:
 
 async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -> None:
     due = _due_for_follow_up(now)
-    rows = (
-        await session.execute(
-            select(SurveyRun, Survey, Person)
-            .join(Survey, Survey.id == SurveyRun.survey_id)
-            .join(Person, Person.id == SurveyRun.person_id)
-            .where(due)
-            .with_for_update(of=SurveyRun, skip_locked=True)
-        )
-    ).all()
+    # Plain rows (the run's and its person's columns), not ORM objects: an escalation
+    # tick may hold the whole cohort.
+    rows: list[Any] = list(
+        (
+            await session.execute(
+                select(
+                    SurveyRun.id,
+                    SurveyRun.survey_id,
+                    SurveyRun.person_id,
+                    SurveyRun.slot_date,
+                    SurveyRun.slot_at,
+                    SurveyRun.closes_at,
+                    SurveyRun.state,
+                    Person.status,
+                    Person.timezone,
+                    Person.telegram_chat_id,
+                    Person.unreachable_at,
+                )
+                .join(Person, Person.id == SurveyRun.person_id)
+                .where(due)
+                .with_for_update(of=SurveyRun, skip_locked=True)
+            )
+        ).all()
+    )
     if not rows:
         return
-    programmes = await load_programmes(session, {survey.programme_id for _, survey, _ in rows})
+    surveys = {
+        survey.id: survey
+        for survey in await session.scalars(
+            select(Survey).where(Survey.id.in_({row.survey_id for row in rows}))
+        )
+    }
+    programmes = await load_programmes(session, {s.programme_id for s in surveys.values()})
     absences: dict[int, list[Absence]] = {}
     for absence in await session.scalars(
         select(Absence).where(Absence.person_id.in_(select(SurveyRun.person_id).where(due)))
@@ -369,25 +432,27 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
     unchased: list[int] = []
     close: list[int] = []
     escalate: list[int] = []
-    for run, survey, person in rows:
+    for row in rows:
+        survey = surveys[row.survey_id]
+        # The row carries the run's columns and its person's: it is both here.
         reason = unwanted(
-            run,
+            row,
             survey,
-            person,
+            row,
             programmes.rows[survey.programme_id].host_timezone,
             programmes.rules[survey.programme_id],
-            absences.get(person.id, []),
+            absences.get(row.person_id, []),
         )
-        if reason is not None and run.state is RunState.DUE:
-            drop[run.id] = reason
-        elif run.closes_at <= now:
-            close.append(run.id)
+        if reason is not None and row.state is RunState.DUE:
+            drop[row.id] = reason
+        elif row.closes_at <= now:
+            close.append(row.id)
         elif reason is not None:
             # Prompted, then no longer for them (withdrawn, say): no chasing.
-            unchased.append(run.id)
+            unchased.append(row.id)
         else:
-            escalate.append(run.id)
-    by_id = {run.id: (run, survey) for run, survey, _ in rows}
+            escalate.append(row.id)
+    by_id = {row.id: (row, surveys[row.survey_id]) for row in rows}
     audits: list[dict[str, Any]] = []
     for run_id in await _drop(session, list(drop)):
         run, survey = by_id[run_id]

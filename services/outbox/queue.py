@@ -101,15 +101,19 @@ async def enqueue(session: AsyncSession, planned: Planned) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-# Rows per multi-row INSERT of enqueue_many: under the drivers' bind-parameter limit
-# (32,766 on SQLite, 32,767 on asyncpg) at 9 values a row.
-ENQUEUE_PAGE = 3_500
+# Rows per INSERT statement of enqueue_many: SQLAlchemy's insertmanyvalues batches an
+# executemany into multi-row INSERTs of this many rows, fewer when the drivers'
+# bind-parameter limit (about 32,700) asks for it: 3,270 outbox rows.
+ENQUEUE_PAGE = 10_000
 
 
 async def enqueue_many(session: AsyncSession, planned: Sequence[Planned]) -> int:
-    """Adds every row whose key is new by one multi-row INSERT … ON CONFLICT DO NOTHING
-    RETURNING (one statement up to ENQUEUE_PAGE rows, one more per page beyond);
-    returns how many were added."""
+    """Adds every row whose key is new: an executemany of INSERT … ON CONFLICT DO NOTHING
+    RETURNING, which SQLAlchemy sends as one multi-row statement per 3,270 rows (its
+    insertmanyvalues); returns how many were added. The statement is cached once, in its
+    one-row form, whatever the number of rows."""
+    if not planned:
+        return 0
     rows = [
         {
             "unique_key": p.key,
@@ -124,16 +128,15 @@ async def enqueue_many(session: AsyncSession, planned: Sequence[Planned]) -> int
         }
         for p in planned
     ]
-    added = 0
-    for start in range(0, len(rows), ENQUEUE_PAGE):
-        result = await session.execute(
-            upsert_insert(session.bind.dialect.name, OutboxMessage)
-            .values(rows[start : start + ENQUEUE_PAGE])
-            .on_conflict_do_nothing(index_elements=["unique_key"])
-            .returning(OutboxMessage.id)
-        )
-        added += len(result.all())
-    return added
+    connection = await session.connection()
+    result = await connection.execute(
+        upsert_insert(session.bind.dialect.name, OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["unique_key"])
+        .returning(OutboxMessage.id)
+        .execution_options(insertmanyvalues_page_size=ENQUEUE_PAGE),
+        rows,
+    )
+    return len(result.all())
 
 
 async def claim_due(
