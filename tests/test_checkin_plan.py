@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.checkins.planning import plan_checkins, slot_instant
+from liaison.services.checkins.views import open_run
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, PersonStatus, RunState
 from liaison.storage.models import (
@@ -257,3 +258,18 @@ async def test_a_zone_change_drops_the_planned_run_and_plans_the_new_slot(
         (run,) = await session.scalars(select(SurveyRun))
     assert run.slot_at == FRIDAY_SLOT + timedelta(hours=3) and run.state == RunState.SENT
     assert run.timezone == "America/Los_Angeles"
+
+
+async def test_a_run_planned_ahead_opens_at_its_slot_not_before(db: Database) -> None:
+    await enrol_cadres(db)
+    early = FRIDAY_SLOT - timedelta(minutes=30)
+    await plan_checkins(db, early)
+    async with db.read() as session:
+        zhang = await session.scalar(select(Person).where(Person.name == "张伟"))
+    assert zhang is not None
+    # Friday's runs planned (beside Tuesday's, missed), their prompts waiting for the
+    # slot; /checkin finds nothing to answer yet.
+    assert await count(db, SurveyRun) == 6
+    assert await open_run(db, zhang.id, early) is None
+    found = await open_run(db, zhang.id, FRIDAY_SLOT)
+    assert found is not None and found.slot_at == FRIDAY_SLOT
