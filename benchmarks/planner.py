@@ -85,7 +85,7 @@ Profiled with pyinstrument where a target was missed:
   (1.6 s);
 - the first tick at 10,000 cadres took 4.4 s wall (1.4 s CPU) while loading ORM objects
   for the cohort and working out each cadre's slots; plain rows and slots per zone, not
-  per cadre, brought it to 1.8 s;
+  per cadre, brought it to 1.4 s CPU (1.8-2.6 s wall across runs, with the load);
 - what remains of the escalation tick at 10,000 (1.6 s CPU) is spread over converting
   values: JSON for 20,000 outbox payloads and 10,000 audit details, the NUL-stripping of
   every parameter (storage/nul.py), UTC conversion of datetimes; no single cause left.

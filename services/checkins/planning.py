@@ -62,6 +62,9 @@ PLAN_AHEAD = timedelta(hours=1)
 # Rows per INSERT … RETURNING statement: SQLAlchemy lowers it to what the drivers'
 # bind-parameter limit (about 32,700) allows for a run's 11 values, 2,970.
 RUN_PAGE = 10_000
+# Run ids per UPDATE or DELETE … WHERE id IN (…): under the drivers' bind-parameter
+# limit (32,767 on asyncpg), so a tick of more due runs than that takes one more each.
+IDS_PER_STATEMENT = 30_000
 # States a run can be escalated from (escalated runs are not escalated again).
 ESCALABLE = tuple(state for state in sources(RunState.ESCALATED) if state in OPEN)
 
@@ -467,10 +470,10 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
                 reason=drop[run_id],
             )
         )
-    if unchased:
+    for start in range(0, len(unchased), IDS_PER_STATEMENT):
         await session.execute(
             update(SurveyRun)
-            .where(SurveyRun.id.in_(unchased))
+            .where(SurveyRun.id.in_(unchased[start : start + IDS_PER_STATEMENT]))
             .values(escalate_at=None)
             .execution_options(synchronize_session=False)
         )
@@ -517,31 +520,39 @@ async def _move(
 ) -> list[int]:
     """One conditional UPDATE for many runs (the compare-and-set of states.py, in bulk);
     returns the ids that moved, in order."""
-    if not ids:
-        return []
     allowed = tuple(state for state in allowed if state in sources(target))
-    result = await session.execute(
-        update(SurveyRun)
-        .where(SurveyRun.id.in_(ids), SurveyRun.state.in_(allowed))
-        .values(state=target, **values)
-        .returning(SurveyRun.id)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(result.scalars())
+    moved: list[int] = []
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        result = await session.execute(
+            update(SurveyRun)
+            .where(
+                SurveyRun.id.in_(ids[start : start + IDS_PER_STATEMENT]),
+                SurveyRun.state.in_(allowed),
+            )
+            .values(state=target, **values)
+            .returning(SurveyRun.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved.extend(result.scalars())
+    return sorted(moved)
 
 
 async def _drop(session: AsyncSession, ids: list[int]) -> list[int]:
     """Deletes runs still ``due`` (never prompted, so without answers) in one statement;
     returns the ids deleted. A run the cadre started meanwhile is no longer due and stays."""
-    if not ids:
-        return []
-    result = await session.execute(
-        delete(SurveyRun)
-        .where(SurveyRun.id.in_(ids), SurveyRun.state == RunState.DUE)
-        .returning(SurveyRun.id)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(result.scalars())
+    dropped: list[int] = []
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        result = await session.execute(
+            delete(SurveyRun)
+            .where(
+                SurveyRun.id.in_(ids[start : start + IDS_PER_STATEMENT]),
+                SurveyRun.state == RunState.DUE,
+            )
+            .returning(SurveyRun.id)
+            .execution_options(synchronize_session=False)
+        )
+        dropped.extend(result.scalars())
+    return sorted(dropped)
 
 
 async def run_wanted(db: Database, run_id: int, now: datetime, *, reminder: bool = False) -> bool:
