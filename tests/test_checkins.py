@@ -48,8 +48,12 @@ async def test_prompt_arrives_at_the_local_slot_and_greets_by_name(harness: Harn
     for user in (ZHANG, ORGANIZER_CHEN):
         await harness.enrol(user)
     harness.clock.set(FRIDAY_SLOT - timedelta(minutes=1))
+    before = len(harness.texts(ZHANG))
     await harness.tick()
-    assert await runs(harness) == []
+    # Planned ahead, due at the slot: nothing is sent before it.
+    (early,) = await runs(harness)
+    assert early.state == RunState.DUE
+    assert len(harness.texts(ZHANG)) == before
     harness.clock.set(FRIDAY_SLOT)
     await harness.tick()
     (run,) = await runs(harness)

@@ -117,7 +117,9 @@ async def test_a_kept_past_is_reused_and_is_the_same(demo_data_dir: Path) -> Non
     first = await runs_of(demo_data_dir)
     kept = list((demo_data_dir / "demo-cache").glob("past-*.db"))
     assert len(kept) == 1
-    assert await runs_of(demo_data_dir) == first and len(first) == 52
+    # 13 cadres × four past slots, and the Tuesday slot five minutes after the demo's
+    # clock, planned ahead with its prompt due at 20:00.
+    assert await runs_of(demo_data_dir) == first and len(first) == 65
     assert await runs_of(demo_data_dir, past=False) == []
 
 

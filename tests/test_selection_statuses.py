@@ -275,7 +275,7 @@ async def test_submission_commands_offer_only_the_work_the_status_is_for(bot: Ha
 
 async def test_a_run_planned_before_a_withdrawal_is_not_chased(sample: Database) -> None:
     slot = TUESDAYS["theory"] - timedelta(minutes=5)
-    await plan_checkins(sample, slot)
+    planned = await plan_checkins(sample, slot)
     await set_statuses(sample, {"刘婧": PersonStatus.WITHDRAWN})
     async with sample.transaction() as session:
         for run in await session.scalars(select(SurveyRun)):
@@ -283,5 +283,7 @@ async def test_a_run_planned_before_a_withdrawal_is_not_chased(sample: Database)
     reminded = await plan_checkins(sample, slot + timedelta(hours=3))
     escalated = await plan_checkins(sample, slot + timedelta(hours=20))
     closed = await plan_checkins(sample, slot + timedelta(hours=24))
-    # Only 张宏伟 (selected) is still chased; 刘婧's run just closes.
-    assert (reminded.reminders, escalated.escalations, closed.closed_as_missed) == (1, 1, 2)
+    # Both reminders are planned with the prompts (刘婧's is dropped when it is rendered);
+    # only 张宏伟 (selected) is escalated; 刘婧's run just closes.
+    assert (planned.reminders, reminded.reminders) == (2, 0)
+    assert (escalated.escalations, closed.closed_as_missed) == (1, 2)

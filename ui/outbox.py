@@ -15,6 +15,7 @@ from telegram import InlineKeyboardMarkup
 
 from liaison.services.broadcasts.delivery import delivery
 from liaison.services.checkins.alerts import alerts_of
+from liaison.services.checkins.planning import run_wanted
 from liaison.services.checkins.views import view_run
 from liaison.services.digest import build_digest
 from liaison.services.outbox.payloads import (
@@ -88,14 +89,23 @@ Renderer = Callable[[Reading], Awaitable[tuple[str, InlineKeyboardMarkup | None]
 
 
 async def _checkin_prompt(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
-    view = await view_run(r.db, as_payload(r.row.payload, RunPayload).run_id)
+    run_id = as_payload(r.row.payload, RunPayload).run_id
+    # Planned up to an hour ahead: judged again now (absence, status, zone, survey).
+    if not await run_wanted(r.db, run_id, r.now):
+        return None
+    view = await view_run(r.db, run_id)
     if not view.is_open(r.now):
         return None
     return greeting(view, r.t), start_keyboard(view, r.t)
 
 
 async def _checkin_reminder(r: Reading) -> tuple[str, InlineKeyboardMarkup | None] | None:
-    view = await view_run(r.db, as_payload(r.row.payload, RunPayload).run_id)
+    run_id = as_payload(r.row.payload, RunPayload).run_id
+    # Planned with the prompt: dropped when the run was answered, closed, dropped, or is
+    # no longer for this person.
+    if not await run_wanted(r.db, run_id, r.now, reminder=True):
+        return None
+    view = await view_run(r.db, run_id)
     if not view.is_open(r.now):
         return None
     t = r.t

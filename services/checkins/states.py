@@ -6,8 +6,9 @@ sent) can never overwrite each other: the loser's UPDATE matches no row, and it 
 
 ```mermaid
 stateDiagram-v2
-    [*] --> due
+    [*] --> due: planned up to an hour ahead
     [*] --> missed: planned after its window
+    due --> [*]: dropped (deleted) at its slot, no longer wanted
     due --> sent: prompt delivered
     due --> in_progress
     sent --> in_progress: Start or first answer

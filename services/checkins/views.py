@@ -99,13 +99,15 @@ async def view_run(db: Database, run_id: int) -> RunView:
 
 
 async def open_run(db: Database, person_id: int, now: datetime) -> RunView | None:
-    """The person's latest run that can still be answered, if any."""
+    """The person's latest run that can still be answered, if any (a run planned ahead
+    opens at its slot, not before)."""
     async with db.read() as session:
         run = await session.scalar(
             select(SurveyRun)
             .where(
                 SurveyRun.person_id == person_id,
                 SurveyRun.state.in_(OPEN),
+                SurveyRun.slot_at <= now,
                 SurveyRun.closes_at > now,
             )
             .order_by(SurveyRun.slot_at.desc())

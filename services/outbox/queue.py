@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,6 +99,44 @@ async def enqueue(session: AsyncSession, planned: Planned) -> bool:
         .on_conflict_do_nothing(index_elements=["unique_key"])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# Rows per INSERT statement of enqueue_many: SQLAlchemy's insertmanyvalues batches an
+# executemany into multi-row INSERTs of this many rows, fewer when the drivers'
+# bind-parameter limit (about 32,700) asks for it: 3,270 outbox rows.
+ENQUEUE_PAGE = 10_000
+
+
+async def enqueue_many(session: AsyncSession, planned: Sequence[Planned]) -> int:
+    """Adds every row whose key is new: an executemany of INSERT … ON CONFLICT DO NOTHING
+    RETURNING, which SQLAlchemy sends as one multi-row statement per 3,270 rows (its
+    insertmanyvalues); returns how many were added. The statement is cached once, in its
+    one-row form, whatever the number of rows."""
+    if not planned:
+        return 0
+    rows = [
+        {
+            "unique_key": p.key,
+            "person_id": p.person_id,
+            "kind": p.kind,
+            "payload": dump(p.payload),
+            "due_at": p.due_at,
+            "expires_at": p.expires_at,
+            "priority": int(priority_of(p.kind)),
+            "state": OutboxState.PENDING,
+            "attempts": 0,
+        }
+        for p in planned
+    ]
+    connection = await session.connection()
+    result = await connection.execute(
+        upsert_insert(session.bind.dialect.name, OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["unique_key"])
+        .returning(OutboxMessage.id)
+        .execution_options(insertmanyvalues_page_size=ENQUEUE_PAGE),
+        rows,
+    )
+    return len(result.all())
 
 
 async def claim_due(

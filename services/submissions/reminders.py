@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audience import audience_rule
 from liaison.services.outbox.payloads import DeadlinePayload, DraftPayload
-from liaison.services.outbox.queue import Planned, enqueue
+from liaison.services.outbox.queue import Planned, enqueue, enqueue_many
 from liaison.services.programmes.settings import settings_of
 from liaison.services.submissions.assignments import done_people
 from liaison.storage.database import Database
-from liaison.storage.enums import OutboxKind, Role
+from liaison.storage.enums import OutboxKind, PersonStatus, Role
 from liaison.storage.models import (
     Assignment,
     Extension,
@@ -54,22 +54,24 @@ async def _programme_deadlines(
 ) -> None:
     reminders = settings_of(programme).reminders
     before, overdue_days = reminders.before, reminders.overdue_days
-    cadres = list(
-        await session.scalars(
-            select(Person).where(
+    # Plain rows, not ORM objects: a cohort of thousands is read on every tick.
+    cadres = (
+        await session.execute(
+            select(Person.id, Person.status).where(
                 Person.programme_id == programme.id,
                 Person.role == Role.CADRE,
                 Person.telegram_chat_id.is_not(None),
                 Person.unreachable_at.is_(None),
             )
         )
-    )
+    ).all()
     if not cadres:
         return
     rule = await audience_rule(session, programme.id)
     assignments = await session.scalars(
         select(Assignment).where(Assignment.programme_id == programme.id)
     )
+    messages: list[Planned] = []
     for assignment in assignments:
         if assignment.closes_at is not None and assignment.closes_at <= now:
             continue
@@ -80,16 +82,17 @@ async def _programme_deadlines(
             )
         }
         submitted = await done_people(session, assignment.id)
+        # The rule depends on the status only: asked once per status, not once per cadre.
+        gets = {status: rule.gets_assignment(status, assignment) for status in PersonStatus}
         for person in cadres:
-            if person.id in submitted or not rule.gets_assignment(person.status, assignment):
+            if person.id in submitted or not gets[person.status]:
                 continue
             due = extensions.get(person.id, assignment.due_at)
             planned = _latest_reminder(assignment.id, person.id, due, before, overdue_days, now)
             if planned is None:
                 continue
             key, kind, expires = planned
-            if await enqueue(
-                session,
+            messages.append(
                 Planned(
                     key,
                     person.id,
@@ -97,9 +100,10 @@ async def _programme_deadlines(
                     DeadlinePayload(assignment_id=assignment.id, due_at=due),
                     now,
                     expires,
-                ),
-            ):
-                report.reminders += 1
+                )
+            )
+    # One multi-row insert for the whole cohort's reminders, not one per cadre.
+    report.reminders += await enqueue_many(session, messages)
 
 
 def _latest_reminder(

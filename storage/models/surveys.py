@@ -54,7 +54,13 @@ class SurveyRun(Base):
 
     __tablename__ = "survey_runs"
     # One run per person per survey per local day: a zone change or DST cannot double it.
-    __table_args__ = (UniqueConstraint("survey_id", "person_id", "slot_date"),)
+    # A run dropped before its prompt is deleted (services/checkins/planning.py): SQLite's
+    # AUTOINCREMENT keeps its id from being given to the next run, whose outbox keys
+    # (checkin:<run>:prompt) and payloads must not meet the dropped run's.
+    __table_args__ = (
+        UniqueConstraint("survey_id", "person_id", "slot_date"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
@@ -73,6 +79,9 @@ class SurveyRun(Base):
     completed_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # slot_at + the survey's escalate_after, stored so the tick selects only runs due for
+    # escalation (services/checkins/planning.py) instead of reloading every open run.
+    escalate_at: Mapped[datetime | None] = mapped_column(index=True)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
