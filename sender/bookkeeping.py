@@ -2,7 +2,7 @@
 
 A delivery (the row sent, Telegram's message id, a prompt's run now `sent`) waits here a
 few tens of milliseconds and is written with the others in one transaction: one
-executemany UPDATE for the rows, one UPDATE for the runs. The buffer is flushed every
+executemany UPDATE for the rows, then each prompt's run. The buffer is flushed every
 ``interval`` seconds, when it holds ``size`` rows, before a person is marked unreachable,
 and at the end of every pass: always long before a lease (15 s) could run out.
 
@@ -17,15 +17,13 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 
-from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from liaison.services.checkins.states import sources as run_sources
+from liaison.services.checkins.states import move_run
 from liaison.services.outbox.payloads import RunPayload, as_payload
 from liaison.services.outbox.queue import Delivered, record_sent
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, RunState
-from liaison.storage.models import SurveyRun
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +40,9 @@ async def record_deliveries(db: Database, delivered: Sequence[Delivered]) -> Non
     ]
     async with db.transaction() as session:
         await record_sent(session, delivered)
-        if runs:
+        for run_id in runs:
             # Only a due run becomes sent (services/checkins/conversation.py: prompt_sent).
-            allowed = tuple(s for s in run_sources(RunState.SENT) if s is RunState.DUE)
-            await session.execute(
-                update(SurveyRun)
-                .where(SurveyRun.id.in_(runs), SurveyRun.state.in_(allowed))
-                .values(state=RunState.SENT)
-                .execution_options(synchronize_session=False)
-            )
+            await move_run(session, run_id, RunState.SENT, only_from=(RunState.DUE,))
 
 
 def database_unreachable(error: BaseException) -> bool:

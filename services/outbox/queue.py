@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, event, select, update
+from sqlalchemy import ColumnElement, and_, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from liaison.services.outbox.payloads import Payload, check_payload, dump, parse_payload
-from liaison.services.outbox.states import FINAL, move_row, move_statement, sources
+from liaison.services.outbox.states import FINAL, move_row, move_statement, sent_many_statement
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxPriority, OutboxState
 from liaison.storage.models import OutboxMessage
@@ -268,30 +268,11 @@ class Delivered:
 
 async def record_sent(session: AsyncSession, delivered: Sequence[Delivered]) -> None:
     """Records many deliveries in one statement (executemany), each fenced by its claim
-    token like ``mark_sent``; the caller owns the transaction."""
+    token like ``mark_sent``; the caller owns the transaction. The bound names are
+    those of ``sent_many_statement``."""
     if not delivered:
         return
-    # Written out rather than move_statement: executemany takes no expanding IN; the
-    # only state that leads to sent is sending (services/outbox/states.py).
-    assert sources(OutboxState.SENT) == (OutboxState.SENDING,)
-    statement = (
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == bindparam("b_id"),
-            OutboxMessage.claim_token == bindparam("b_token"),
-            OutboxMessage.state == OutboxState.SENDING,
-        )
-        .values(
-            state=OutboxState.SENT,
-            claim_token=None,
-            chat_id=bindparam("b_chat"),
-            sent_at=bindparam("b_at"),
-            telegram_message_id=bindparam("b_message"),
-            lease_until=None,
-            last_error=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    statement = sent_many_statement()
     connection = await session.connection()
     await connection.execute(
         statement,
