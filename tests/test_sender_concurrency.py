@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 from telegram import Bot
 from telegram.ext import AIORateLimiter
 from telegram.request import RequestData
 
 from liaison.bot.application import build_application
-from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Fault, RecordingRequest
+from liaison.bot.jobs import send_tick
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Call, Fault, RecordingRequest
 from liaison.bot.settings import Settings
 from liaison.sender import outbox_sender
 from liaison.sender.outbox_sender import OutboxSender
@@ -28,8 +30,9 @@ from liaison.services.outbox.payloads import ExpiredPayload
 from liaison.services.outbox.queue import LEASE, Delivered, Planned, enqueue
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxState
-from liaison.storage.models import OutboxMessage
-from tests.conftest import FakePacer
+from liaison.storage.models import Heartbeat, OutboxMessage
+from liaison.ui.context import BotContext
+from tests.conftest import FakePacer, Harness
 from tests.test_outbox import NOW, fan_out, make_dispatcher, make_people, states
 
 
@@ -237,3 +240,69 @@ async def test_deliveries_not_yet_recorded_when_the_sender_dies_are_sent_again_n
     assert (await states(db)) == Counter({OutboxState.SENT: 5})
     per_chat = Counter(int(p["chat_id"]) for p in request.sent())
     assert len(per_chat) == 5 and set(per_chat.values()) == {2}  # the documented "sent again"
+
+
+class Outage:
+    """Every statement fails while ``down``, as when the database server is gone."""
+
+    def __init__(self, db: Database) -> None:
+        self.down = False
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._check)
+
+    def _check(self, *args: Any) -> None:
+        if self.down:
+            raise OperationalError("(statement)", {}, ConnectionRefusedError("database is down"))
+
+
+async def test_a_database_outage_stops_the_pass_and_its_rows_come_back_by_lease(
+    db: Database,
+) -> None:
+    people = await make_people(db, 6)
+    await fan_out(db, people)
+    outage = Outage(db)
+    request = RecordingRequest()
+
+    def pull_the_plug(call: Call) -> None:
+        if call.method == "sendMessage":
+            outage.down = True  # after Telegram took the first message
+
+    request.on_call = pull_the_plug
+    clock = FakeClock(NOW)
+    with pytest.raises(OperationalError):
+        await (await make_dispatcher(db, clock, request, max_in_flight=1)).run_once()
+    outage.down = False
+    request.on_call = None
+    assert len(request.sent()) == 1  # no lane started another row
+    found = await states(db)
+    assert set(found) == {OutboxState.SENDING, OutboxState.PENDING}  # none failed, none lost
+    assert found[OutboxState.SENDING] == 2  # the claim in hand (2 × max_in_flight) waits
+    clock.advance(LEASE + timedelta(seconds=1))
+    report = await (await make_dispatcher(db, clock, request)).run_once()
+    assert report.sent == 6 and (await states(db)) == Counter({OutboxState.SENT: 6})
+    per_chat = Counter(int(p["chat_id"]) for p in request.sent())
+    assert len(per_chat) == 6 and sorted(per_chat.values()) == [1, 1, 1, 1, 1, 2]
+
+
+async def test_while_the_loop_sends_the_send_tick_leaves_its_heartbeat_and_sends_nothing(
+    harness: Harness,
+) -> None:
+    people = await make_people(harness.db, 2)
+    sender = harness.app.bot_data.sender
+    stop = asyncio.Event()
+    loop = asyncio.create_task(sender.run(stop))
+    try:
+        await fan_out(harness.db, people)
+        for _ in range(1000):
+            if (await states(harness.db))[OutboxState.SENT] == 2:
+                break
+            await asyncio.sleep(0.01)
+        calls = len(harness.request.calls)
+        await send_tick(sender)(BotContext(harness.app))
+    finally:
+        stop.set()
+        await loop
+    assert len(harness.request.calls) == calls  # the tick left the sending to the loop
+    async with harness.db.read() as session:
+        beat = await session.get_one(Heartbeat, "send")
+    assert beat.ok and beat.last_error is None
+    assert sender.take_activity() == 0  # the tick took the loop's two deliveries
