@@ -135,4 +135,7 @@ class Recorder:
             self._timer = None
 
     def drop(self) -> None:
+        """Forgets what waits (and the error that kept it from being written): those rows
+        stay `sending` and are sent again when their leases run out."""
         self._buffer.clear()
+        self.error = None

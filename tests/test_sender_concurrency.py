@@ -306,3 +306,24 @@ async def test_while_the_loop_sends_the_send_tick_leaves_its_heartbeat_and_sends
         beat = await session.get_one(Heartbeat, "send")
     assert beat.ok and beat.last_error is None
     assert sender.take_activity() == 0  # the tick took the loop's two deliveries
+
+
+async def test_deliveries_are_recorded_in_batches_not_one_transaction_each(
+    db: Database,
+) -> None:
+    people = await make_people(db, 30)
+    await fan_out(db, people)
+    updates: list[bool] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, _p: Any, _c: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX_MESSAGES"):
+            updates.append(many)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        report = await (await make_dispatcher(db, FakeClock(NOW), RecordingRequest())).run_once()
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", note)
+    assert report.sent == 30 and (await states(db)) == Counter({OutboxState.SENT: 30})
+    assert True in updates  # sent rows written by executemany
+    assert len(updates) < 10  # claims and flushes, not 30 × (sent + run + ...)
