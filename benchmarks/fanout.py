@@ -32,7 +32,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -132,7 +132,8 @@ class Result:
     floods: int = 0
     first_delay: float | None = None
     last_delay: float | None = None
-    notes: list[str] = field(default_factory=list)
+    load: float = 0.0  # the machine's 1-minute load average at the end of the run
+    first_try: float | None = None  # the ratio of a first try that missed (then run again)
 
     @property
     def ratio(self) -> float:
@@ -262,6 +263,7 @@ async def scenario(
         if later - earlier < PER_CHAT - 0.001
     )
     result.floods = request.floods
+    result.load = os.getloadavg()[0]
     if len(delivered) > 1:
         first, last = min(delivered), max(delivered)
         result.msg_per_s = (len(delivered) - 1) / (last - first)
@@ -325,17 +327,21 @@ async def run_quick(data_dir: Path, url: str | None = None) -> list[Result]:
 
 def table(results: list[Result]) -> list[str]:
     lines = [
-        "| backend | N | limit | 429s | msg/s | ratio | per-chat violations | lost | doubled |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| backend | N | limit | 429s | msg/s | ratio | per-chat violations | lost | doubled "
+        "| load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         if r.first_delay is not None:
             continue
         mark = "" if r.ratio >= r.target else " (missed)"
+        if r.first_try is not None:
+            mark += f" (first try {r.first_try:.3f}, missed: run again)"
         floods = f"{r.flood:.0%} ({r.floods})" if r.flood else "—"
         lines.append(
             f"| {r.backend} | {r.n:,} | {r.rate:.0f}/s | {floods} "
-            f"| {r.msg_per_s:.1f} | {r.ratio:.3f}{mark} | {r.violations} | {r.lost} | {r.doubled} |"
+            f"| {r.msg_per_s:.1f} | {r.ratio:.3f}{mark} | {r.violations} | {r.lost} | {r.doubled} "
+            f"| {r.load:.1f} |"
         )
     slots = [r for r in results if r.first_delay is not None]
     if slots:
@@ -371,6 +377,9 @@ async def main() -> int:
     parser.add_argument("--quick", action="store_true", help="N = 40, correctness only")
     parser.add_argument("--profile", action="store_true", help="pyinstrument, one SQLite run")
     parser.add_argument("--sizes", default="300,3000", help="N values, comma-separated")
+    parser.add_argument("--rates", default="25,30", help="limits, comma-separated")
+    parser.add_argument("--floods", default="0,0.01", help="shares of 429s, comma-separated")
+    parser.add_argument("--backends", default="SQLite,PostgreSQL", help="which databases")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     results: list[Result] = []
@@ -391,16 +400,23 @@ async def main() -> int:
             print(profiler.output_text(unicode=True, color=False))  # noqa: T201
             print("\n".join(table([result])))  # noqa: T201
             return 0
-        backends = [("SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db")]
-        if await reachable(POSTGRES_SERVER_URL):
+        wanted = args.backends.split(",")
+        backends = [("SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db")][: "SQLite" in wanted]
+        if "PostgreSQL" in wanted and await reachable(POSTGRES_SERVER_URL):
             url = await stack.enter_async_context(own_database(POSTGRES_SERVER_URL))
             backends.append(("PostgreSQL", url))
         sizes = [int(size) for size in args.sizes.split(",")]
         for name, url in backends:
             for n in sizes:
-                for rate in (25.0, 30.0):
-                    for flood in (0.0, 0.01):
+                for rate in [float(rate) for rate in args.rates.split(",")]:
+                    for flood in [float(flood) for flood in args.floods.split(",")]:
                         result = await scenario(name, url, n, rate, flood=flood, data_dir=tmp)
+                        if result.ratio < result.target:
+                            # Other work on the machine can stall the event loop for a
+                            # second or two (the load column): one more try, both shown.
+                            first = result.ratio
+                            result = await scenario(name, url, n, rate, flood=flood, data_dir=tmp)
+                            result.first_try = first
                         results.append(result)
                         print("\n".join(table([result])[2:]), flush=True)  # noqa: T201
             slot = await scenario(name, url, 300, 25.0, flood=0.0, ahead=3.0, data_dir=tmp)
@@ -423,7 +439,9 @@ async def main() -> int:
         f"on {datetime.now(UTC):%Y-%m-%d}. The real Application and JobQueue, the real sender "
         "loop, a fake transport answering in 30-80 ms; one row per chat; 1% of sends "
         "answered 429 with retry_after = 1 s in the flood runs. msg/s counts first send to "
-        "last; the rows are short notices (claim → render with one read → send → record).",
+        "last; the rows are short notices (claim → render with one read → send → record). "
+        "load: the machine's 1-minute load average after the run (2 cores, shared); a run "
+        "that misses its target is run once more and both are shown.",
         "",
         *table(results),
         "",
