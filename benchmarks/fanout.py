@@ -74,6 +74,14 @@ AIORateLimiter throttled the same sends a second time.
 After: up to `max_in_flight` (16) rows in flight, one lane per person, the Pacer gating
 start times; a continuous loop woken by the commits that enqueue; deliveries recorded in
 batches (one executemany UPDATE per ~75 ms); outbox sends bypass AIORateLimiter.
+
+Profile (`--profile`, pyinstrument, SQLite, 300 at 25/s, on the loaded machine): 14.0 s
+of wall time, 3.5 s of CPU for the whole script (seeding 300 rows and starting the
+Application included): the sender spends well under 10 ms of CPU a message, a quarter of
+one core at 25/s. Its time is waiting: the Pacer's slots (2.6 s summed over the lanes),
+the transport's 30-80 ms (2.1 s), rendering's one read (1.8 s, aiosqlite's thread
+hand-offs), the batched writes (0.7 s for 300 rows, in ~75 ms flushes). What limits a
+fan-out is the limit itself; only a stalled event loop (a busy machine) costs throughput.
 """
 
 
