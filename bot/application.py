@@ -25,6 +25,7 @@ from liaison.bot.settings import Settings, SmtpSettings
 from liaison.bot.throttle import Throttle, throttle_handler
 from liaison.handlers import register_all
 from liaison.handlers.menu import set_all_menus
+from liaison.sender.delivery import unthrottled
 from liaison.sender.email_sender import EmailSender, Security, SmtpConfig
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.sender.pacer import Pacer
@@ -121,11 +122,13 @@ def build_application(
     )
     # Files are streamed with a byte cap; the recording stand-in serves them in tests.
     data.downloader = RequestDownloader(app.bot) if request else StreamingDownloader()
+    # Outbox sends bypass AIORateLimiter: the sender's Pacer is their one throttle.
     data.sender = OutboxSender(
-        app.bot,
+        unthrottled(app.bot),
         database,
         data.clock,
         Pacer(settings.sending.global_rate, settings.sending.per_chat_interval),
+        max_in_flight=settings.sending.max_in_flight,
     )
 
     data.inbox = InboxProcessor(app, database, data.clock)

@@ -68,13 +68,20 @@ async def plan_tick(context: BotContext) -> None:
 
 def send_tick(sender: OutboxSender) -> Any:
     async def tick(context: BotContext) -> None:
-        """Sends what is due in the outbox."""
+        """Sends what is due in the outbox, unless the sender's loop does (bot/runner.py):
+        then it only leaves the loop's heartbeat and moves broadcasts' progress on."""
 
         async def work() -> None:
-            report = await sender.run_once()
-            if report.sent or report.retried or report.failed or report.expired:
-                log.info("sent %s", report)
-            if report.sent or report.unreachable or report.failed:
+            if sender.running:
+                settled = sender.take_activity()
+                if sender.error is not None:
+                    raise sender.error
+            else:
+                report = await sender.run_once()
+                if report.sent or report.retried or report.failed or report.expired:
+                    log.info("sent %s", report)
+                settled = report.sent + report.unreachable + report.failed
+            if settled:
                 # A broadcast's progress follows its sends within one tick, not one plan tick.
                 await plan_progress(sender.db, sender.clock.now())
 

@@ -48,6 +48,7 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
             await app.post_init(app)
         await app.start()
         worker: asyncio.Task[None] | None = None
+        sending = asyncio.create_task(app.bot_data.sender.run(stop), name="outbox-sender")
         feed: asyncio.Task[None] | None = None
         server: WebhookServer | None = None
         monitor: WebhookServer | None = None
@@ -113,6 +114,7 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                     await asyncio.wait_for(worker, STOP_GRACE_SECONDS)
                 except TimeoutError:
                     log.warning("the update in hand did not finish; it is handled at next start")
+            await asyncio.gather(sending, return_exceptions=True)  # in-flight rows recorded
             if app.running:
                 await app.stop()
         if feed is not None and not feed.cancelled():

@@ -28,6 +28,8 @@ class WebhookSettings(BaseModel):
 class SendingSettings(BaseModel):
     global_rate: float = Field(default=25.0, gt=0)
     per_chat_interval: float = Field(default=1.0, ge=0)
+    # Outbox sends in flight at once: about rate × Telegram's latency, with room to spare.
+    max_in_flight: int = Field(default=16, ge=1)
     tick_seconds: float = Field(default=30.0, gt=0)
 
 

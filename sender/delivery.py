@@ -9,11 +9,31 @@ from __future__ import annotations
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
+from telegram.ext import ExtBot
 
 from liaison.sender.parts import Pace, send_in_parts
 from liaison.storage.enums import MediaKind
 from liaison.ui.media import Media
 from liaison.ui.outbox import Rendered
+
+
+def unthrottled(bot: Bot) -> ExtBot[None]:
+    """The same bot (token, API and file URLs, request objects, defaults) without PTB's
+    rate limiter: the outbox's Pacer alone throttles outbox sends, while replies to users
+    keep the Application's AIORateLimiter (docs/outbox.md, Rates).
+
+    The request objects are the Application's: initialised and shut down with it, so this
+    bot needs no lifecycle of its own (and asks no getMe).
+    """
+    return ExtBot(
+        bot.token,
+        base_url=lambda _token: bot.base_url,
+        base_file_url=lambda _token: bot.base_file_url,
+        request=bot.request,
+        get_updates_request=bot.request,
+        defaults=getattr(bot, "defaults", None),
+        rate_limiter=None,
+    )
 
 
 async def send_media(bot: Bot, chat_id: int, media: Media) -> Message:

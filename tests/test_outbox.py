@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Fault, RecordingRequest
+from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Call, Fault, RecordingRequest
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.sender.pacer import Pacer
 from liaison.services.clock import FakeClock
@@ -90,6 +90,7 @@ async def make_dispatcher(
     request: RecordingRequest,
     sleeps: Sleeps | None = None,
     batch: int = 50,
+    max_in_flight: int = 16,
 ) -> OutboxSender:
     from telegram import Bot
 
@@ -97,7 +98,7 @@ async def make_dispatcher(
     await bot.initialize()
     sleeps = sleeps or Sleeps()
     pacer = Pacer(25, 1.0, sleep=sleeps.sleep, monotonic=sleeps.monotonic)
-    return OutboxSender(bot, db, clock, pacer, batch=batch)
+    return OutboxSender(bot, db, clock, pacer, batch=batch, max_in_flight=max_in_flight)
 
 
 async def states(db: Database) -> Counter[str]:
@@ -134,30 +135,64 @@ async def test_rows_not_yet_due_wait(db: Database) -> None:
     assert (await dispatcher.run_once()).sent == 0
 
 
-async def test_429_mid_fan_out_pauses_then_sends_the_rest_once(db: Database) -> None:
+async def test_one_429_holds_that_chat_only_and_the_rest_of_the_fan_out_goes_on(
+    db: Database,
+) -> None:
+    people = await make_people(db, 12)
+    await fan_out(db, people)
+    request = RecordingRequest()
+    request.fail(Fault.RETRY_AFTER, method="sendMessage", chat_id=10_004, retry_after=30)
+    clock = FakeClock(NOW)
+    dispatcher = await make_dispatcher(db, clock, request)
+    first = await dispatcher.run_once()
+    assert (first.sent, first.retried, first.paused_until) == (11, 1, None)
+    async with db.read() as session:
+        held = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.unique_key == f"notice:{people[4]}")
+        )
+    assert held is not None and held.state == OutboxState.PENDING
+    assert held.due_at == NOW + timedelta(seconds=30) and held.attempts == 0  # not counted
+    clock.advance(timedelta(seconds=10))
+    assert (await dispatcher.run_once()).sent == 0  # that chat waits out retry_after
+    clock.advance(timedelta(seconds=20))
+    assert (await dispatcher.run_once()).sent == 1
+    per_chat = Counter(str(p["chat_id"]) for p in request.sent())
+    assert len(per_chat) == 12 and set(per_chat.values()) == {1}
+    assert (await states(db)) == Counter({OutboxState.SENT: 12})
+
+
+async def test_429s_in_a_cluster_pause_every_send_then_the_rest_goes_out_once(
+    db: Database,
+) -> None:
     people = await make_people(db, 12)
     await fan_out(db, people)
     request = RecordingRequest()
     calls = 0
 
-    def on_call(call: object) -> None:
+    def on_call(call: Call) -> None:
         nonlocal calls
-        calls += 1
-        if calls == 5:
-            request.fail(Fault.RETRY_AFTER, method="sendMessage", retry_after=30)
+        calls += call.method == "sendMessage"
+        if calls == 4:  # a bot-wide flood: the next three sends are all refused
+            request.fail(Fault.RETRY_AFTER, method="sendMessage", retry_after=30, times=3)
 
     request.on_call = on_call
     clock = FakeClock(NOW)
-    dispatcher = await make_dispatcher(db, clock, request)
+    dispatcher = await make_dispatcher(db, clock, request, max_in_flight=1)
     first = await dispatcher.run_once()
     assert first.paused_until == NOW + timedelta(seconds=30)
-    sent_before = first.sent
-    assert 0 < sent_before < 12
+    assert (first.sent, first.retried) == (4, 3)
+    async with db.read() as session:
+        waiting = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.state == OutboxState.PENDING)
+            )
+        )
+    assert len(waiting) == 8 and {row.attempts for row in waiting} == {0}  # none charged
     clock.advance(timedelta(seconds=10))
     assert (await dispatcher.run_once()).sent == 0  # the pause is honoured
     clock.advance(timedelta(seconds=21))
     second = await dispatcher.run_once()
-    assert sent_before + second.sent == 12
+    assert first.sent + second.sent == 12
     per_chat = Counter(str(p["chat_id"]) for p in request.sent())
     assert len(per_chat) == 12 and set(per_chat.values()) == {1}
     assert (await states(db)) == Counter({OutboxState.SENT: 12})

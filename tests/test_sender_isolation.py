@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,14 @@ from liaison.sender import outbox_sender
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.services.clock import FakeClock
 from liaison.services.outbox.payloads import ExpiredPayload
-from liaison.services.outbox.queue import LEASE, MAX_ATTEMPTS, Planned, claim_due, enqueue
+from liaison.services.outbox.queue import (
+    LEASE,
+    MAX_ATTEMPTS,
+    Delivered,
+    Planned,
+    claim_due,
+    enqueue,
+)
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxState
 from liaison.storage.models import OutboxMessage
@@ -81,21 +89,23 @@ async def test_an_error_recording_one_row_fails_that_row_and_the_batch_goes_on(
 ) -> None:
     people = await make_people(db, 3)
     await fan_out(db, people)
-    original = outbox_sender.mark_sent  # type: ignore[attr-defined]
-    calls = 0
+    original = outbox_sender.record_deliveries
+    broken = f"notice:{people[0]}"
 
-    async def flaky_mark_sent(*args: object, **kwargs: object) -> bool:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
+    async def flaky(db: Database, delivered: Sequence[Delivered]) -> None:
+        # Deliveries are recorded in batches: the batch holding the broken row fails,
+        # then each row is recorded alone and only that one fails.
+        if any(item.row.key == broken for item in delivered):
             raise ValueError("cannot record")
-        return await original(*args, **kwargs)  # type: ignore[arg-type]
+        await original(db, delivered)
 
-    monkeypatch.setattr(outbox_sender, "mark_sent", flaky_mark_sent)
+    monkeypatch.setattr(outbox_sender, "record_deliveries", flaky)
     report = await (await make_dispatcher(db, FakeClock(NOW), RecordingRequest())).run_once()
     assert (report.sent, report.failed) == (2, 1)
     failed = [row for row in (await rows(db)).values() if row.state == OutboxState.FAILED]
-    assert [row.last_error for row in failed] == ["ValueError: cannot record"]
+    assert [(row.unique_key, row.last_error) for row in failed] == [
+        (broken, "ValueError: cannot record")
+    ]
 
 
 class Crash(BaseException):

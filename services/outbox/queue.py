@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from liaison.services.outbox.payloads import Payload, check_payload, dump, parse_payload
-from liaison.services.outbox.states import FINAL, move_row, move_statement
+from liaison.services.outbox.states import FINAL, move_row, move_statement, sent_many_statement
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxKind, OutboxPriority, OutboxState
 from liaison.storage.models import OutboxMessage
@@ -80,6 +81,38 @@ class Claimed:
     priority: int = int(OutboxPriority.NORMAL)
 
 
+# Wakes in this process: the sender subscribes, and is told when a transaction that added
+# outbox rows commits (rows added by other processes are found by the sender's short poll).
+_listeners: list[Callable[[], None]] = []
+_ENQUEUED = "liaison_outbox_enqueued"
+
+
+def subscribe(listener: Callable[[], None]) -> Callable[[], None]:
+    """Calls ``listener`` after each commit that added outbox rows; returns the unsubscribe."""
+    _listeners.append(listener)
+
+    def unsubscribe() -> None:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+    return unsubscribe
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_ENQUEUED, False):
+        for listener in list(_listeners):
+            try:
+                listener()
+            except Exception:  # a listener never breaks the commit that was made
+                log.exception("outbox listener failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_ENQUEUED, None)
+
+
 async def enqueue(session: AsyncSession, planned: Planned) -> bool:
     """Adds a row unless one with the same key exists; True when it was added."""
     values = {
@@ -98,7 +131,10 @@ async def enqueue(session: AsyncSession, planned: Planned) -> bool:
         .values(**values)
         .on_conflict_do_nothing(index_elements=["unique_key"])
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    added = bool(result.rowcount)  # type: ignore[attr-defined]
+    if added:
+        session.sync_session.info[_ENQUEUED] = True
+    return added
 
 
 # Rows per INSERT statement of enqueue_many: SQLAlchemy's insertmanyvalues batches an
@@ -136,7 +172,10 @@ async def enqueue_many(session: AsyncSession, planned: Sequence[Planned]) -> int
         .execution_options(insertmanyvalues_page_size=ENQUEUE_PAGE),
         rows,
     )
-    return len(result.all())
+    added = len(result.all())
+    if added:
+        session.sync_session.info[_ENQUEUED] = True
+    return added
 
 
 async def claim_due(
@@ -221,13 +260,17 @@ async def claim_due(
     return claimed
 
 
-async def renew(db: Database, token: str, until: datetime) -> int:
-    """Extends the lease of every row still held under this claim; returns how many."""
+async def renew(db: Database, token: str | Collection[str], until: datetime) -> int:
+    """Extends the lease of every row still held under this claim (or these claims);
+    returns how many."""
+    tokens = [token] if isinstance(token, str) else list(token)
+    if not tokens:
+        return 0
     async with db.transaction() as session:
         result = await session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.claim_token == token,
+                OutboxMessage.claim_token.in_(tokens),
                 OutboxMessage.state == OutboxState.SENDING,
             )
             .values(lease_until=until)
@@ -252,6 +295,54 @@ async def mark_sent(
             lease_until=None,
             last_error=None,
         )
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A row Telegram accepted, waiting to be recorded with others (sender/bookkeeping.py)."""
+
+    row: Claimed
+    chat_id: int
+    message_id: int | None
+    at: datetime
+
+
+async def record_sent(session: AsyncSession, delivered: Sequence[Delivered]) -> None:
+    """Records many deliveries in one statement (executemany), each fenced by its claim
+    token like ``mark_sent``; the caller owns the transaction. The bound names are
+    those of ``sent_many_statement``."""
+    if not delivered:
+        return
+    statement = sent_many_statement()
+    connection = await session.connection()
+    await connection.execute(
+        statement,
+        [
+            {
+                "b_id": item.row.id,
+                "b_token": item.row.token,
+                "b_chat": item.chat_id,
+                "b_at": item.at,
+                "b_message": item.message_id,
+            }
+            for item in delivered
+        ],
+    )
+
+
+async def next_due(db: Database, kinds: Collection[OutboxKind] | None = None) -> datetime | None:
+    """When the earliest pending row (of ``kinds``) is due: one read on (state, due_at)."""
+    query = (
+        select(OutboxMessage.due_at)
+        .where(OutboxMessage.state == OutboxState.PENDING)
+        .order_by(OutboxMessage.due_at)
+        .limit(1)
+    )
+    if kinds is not None:
+        query = query.where(OutboxMessage.kind.in_(kinds))
+    async with db.read() as session:
+        due: datetime | None = await session.scalar(query)
+    return due
 
 
 async def release(
@@ -292,10 +383,17 @@ async def release(
             )
 
 
-async def unclaim(db: Database, rows: list[Claimed]) -> None:
-    """Hands back claimed rows the batch never got to (it stopped), without the attempt."""
+async def unclaim(
+    db: Database,
+    rows: Sequence[Claimed],
+    due_at: datetime | None = None,
+    error: str | None = None,
+) -> None:
+    """Hands back claimed rows the sender never started (it stopped), without the attempt;
+    with ``due_at``, they wait until then (the rest of a chat behind a 429)."""
     if not rows:
         return
+    extra: dict[str, Any] = {} if due_at is None else {"due_at": due_at, "last_error": error}
     async with db.transaction() as session:
         for row in rows:
             await move_row(
@@ -305,6 +403,7 @@ async def unclaim(db: Database, rows: list[Claimed]) -> None:
                 token=row.token,
                 attempts=max(row.attempts - 1, 0),
                 lease_until=None,
+                **extra,
             )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, update
+from sqlalchemy import ColumnElement, Update, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.storage.enums import OutboxState
@@ -86,3 +86,31 @@ async def move_row(
         condition.append(OutboxMessage.claim_token == token)
     result = await session.execute(move_statement(target, *condition, **values))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def sent_many_statement() -> Update:
+    """``move_statement(SENT, ...)`` for executemany, one parameter set per row: ``b_id``,
+    ``b_token`` (the fence), ``b_chat``, ``b_at``, ``b_message``.
+
+    executemany takes no expanding ``IN``, so the source state is compared with ``=``:
+    sending is the only state that leads to sent.
+    """
+    (source,) = sources(OutboxState.SENT)
+    return (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.state == source,
+            OutboxMessage.id == bindparam("b_id"),
+            OutboxMessage.claim_token == bindparam("b_token"),
+        )
+        .values(
+            state=OutboxState.SENT,
+            claim_token=None,
+            chat_id=bindparam("b_chat"),
+            sent_at=bindparam("b_at"),
+            telegram_message_id=bindparam("b_message"),
+            lease_until=None,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
