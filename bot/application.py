@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any, cast
 
@@ -46,6 +47,7 @@ class AppData(BotData):
     mailer: EmailSender | None
     inbox: InboxProcessor
     throttle: Throttle
+    menus: asyncio.Task[None]
 
 
 def smtp_config(smtp: SmtpSettings) -> SmtpConfig | None:
@@ -87,7 +89,11 @@ def build_application(
     context_types = ContextTypes(context=BotContext, bot_data=AppData)
 
     async def post_init(app: LiaisonApplication) -> None:
-        await set_all_menus(app.bot, database, settings.default_locale)
+        # Every enrolled person's menu is set again at each start: one Bot API call each,
+        # so with thousands of people it runs beside the bot, not before its first update.
+        app.bot_data.menus = asyncio.create_task(
+            set_all_menus(app.bot, database, settings.default_locale), name="menus"
+        )
 
     builder = (
         ApplicationBuilder()
@@ -128,7 +134,7 @@ def build_application(
         Pacer(settings.sending.global_rate, settings.sending.per_chat_interval),
     )
 
-    data.inbox = InboxProcessor(app, database, data.clock)
+    data.inbox = InboxProcessor(app, database, data.clock, concurrency=settings.updates.concurrency)
 
     data.throttle = Throttle(data.clock, burst=settings.throttle.burst, rate=settings.throttle.rate)
     app.add_handler(TypeHandler(Update, throttle_handler(data.throttle)), group=THROTTLE_GROUP)

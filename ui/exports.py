@@ -19,8 +19,6 @@ from liaison.services.exports.kinds import ExportKind
 from liaison.services.exports.progress import Progress
 from liaison.services.exports.records import gather_record
 from liaison.storage.database import Database
-from liaison.ui.calendar import calendar_bytes
-from liaison.ui.workbook import write_workbook
 
 SUFFIX = {ExportKind.WORKBOOK: ".xlsx", ExportKind.FILES: ".zip", ExportKind.CALENDAR: ".ics"}
 MIME = {
@@ -60,6 +58,9 @@ async def build_export(
     part_limit: int | None = None,
 ) -> Built:
     """Writes the export to ``out`` (several parts beside it for a split archive)."""
+    from liaison.ui.calendar import calendar_bytes
+    from liaison.ui.workbook import write_workbook
+
     progress = progress or Progress()
     progress.set("gather")
     if kind is ExportKind.WORKBOOK:
