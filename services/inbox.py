@@ -8,12 +8,13 @@ handled again, one person's rows in update_id order. See docs/reliability.md.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Table, Update, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -190,6 +191,38 @@ async def begin_attempt(db: Database, update_id: int, now: datetime) -> Attempt 
     return Attempt(update_id, attempts, payload, user_id)
 
 
+@functools.cache
+def _take_statement(dialect: str, *, per_sender: bool) -> Update:
+    """Built once per shape: composing it took a third of the inbox's own time per update."""
+    table = cast(Table, InboxUpdate.__table__)
+    conditions = [
+        table.c.update_id == bindparam("b_update_id"),
+        table.c.state == InboxState.PENDING,
+    ]
+    if per_sender:
+        older = table.alias("older")
+        conditions.append(
+            ~exists().where(
+                older.c.user_id == bindparam("b_user_id"),
+                older.c.state == InboxState.PENDING,
+                older.c.update_id < table.c.update_id,
+            )
+        )
+    if dialect == "postgresql":
+        free = (
+            select(table.c.update_id)
+            .where(table.c.update_id == bindparam("b_update_id"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        conditions.append(table.c.update_id == free)
+    return (
+        update(table)
+        .where(*conditions)
+        .values(state=InboxState.DONE, finished_at=bindparam("b_now"), last_error=None, payload={})
+    )
+
+
 async def take(session: AsyncSession, attempt: Attempt, now: datetime) -> bool:
     """The unit of work's first statement: marks the row done, to commit with the handler.
 
@@ -203,33 +236,11 @@ async def take(session: AsyncSession, attempt: Attempt, now: datetime) -> bool:
     The raw update (names, texts, a shared phone number) is not needed once handled: only
     its id stays, to recognise a redelivery, so an erased person leaves nothing here.
     """
-    conditions = [
-        InboxUpdate.update_id == attempt.update_id,
-        InboxUpdate.state == InboxState.PENDING,
-    ]
+    statement = _take_statement(session.bind.dialect.name, per_sender=attempt.user_id is not None)
+    params: dict[str, Any] = {"b_update_id": attempt.update_id, "b_now": now}
     if attempt.user_id is not None:
-        older = aliased(InboxUpdate)
-        conditions.append(
-            ~exists().where(
-                older.user_id == attempt.user_id,
-                older.state == InboxState.PENDING,
-                older.update_id < attempt.update_id,
-            )
-        )
-    if session.bind.dialect.name == "postgresql":
-        free = (
-            select(InboxUpdate.update_id)
-            .where(InboxUpdate.update_id == attempt.update_id)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        conditions.append(InboxUpdate.update_id == free)
-    result = await session.execute(
-        update(InboxUpdate)
-        .where(*conditions)
-        .values(state=InboxState.DONE, finished_at=now, last_error=None, payload={}),
-        execution_options=_NO_SYNC,
-    )
+        params["b_user_id"] = attempt.user_id
+    result = await session.execute(statement, params)
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
