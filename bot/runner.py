@@ -90,6 +90,9 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                     await asyncio.wait_for(worker, STOP_GRACE_SECONDS)
                 except TimeoutError:
                     log.warning("the update in hand did not finish; it is handled at next start")
+            menus = getattr(app.bot_data, "menus", None)
+            if menus is not None:
+                menus.cancel()  # setting everyone's menu again is not worth waiting for
             if app.running:
                 await app.stop()
         if feed is not None and not feed.cancelled():
