@@ -82,11 +82,18 @@ RSS_TARGET_MB = 150.0
 NOTES = """
 ### Before and after (issue 9, item 4)
 
-The first run of this benchmark, before the changes, on the same machine (SQLite, 1,000
-cadres): 54 updates/s beside 2,308/s bare (0.02), p50 66 ms and p99 308 ms at 200/s
-offered, 11.0 statements and 45.1 aiosqlite thread hand-offs per update; start to
-ready 19.6 s with 100 cadres (the menus of everyone enrolled were set, one Bot API
-call each, before the first getUpdates).
+The code before the changes (commit 63ea413), measured by this benchmark on the same
+machine minutes before the table above, while it was quiet (load average below 2):
+
+| backend | workers | Liaison | bare PTB | ratio | p50 (ms) | p99 (ms) | statements | hand-offs |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| SQLite | 1 | 91 | 4,190 | 0.02 | 70.8 | 242.4 | 11.0 | 45.1 |
+| PostgreSQL | 1 | 102 | 3,923 | 0.03 | 7,148.8 | 11,904.4 | 10.0 | – |
+
+(PostgreSQL was saturated at 200 updates/s offered: its latency is the queue's.) Start to
+ready was 19.6 s with 100 cadres on a busy machine: the menus of everyone enrolled were set,
+one Bot API call each, before the first getUpdates; importing what `liaison run` needs
+took 1.86 s of CPU.
 
 What changed, each found with pyinstrument / cProfile on the burst:
 
@@ -104,8 +111,8 @@ What changed, each found with pyinstrument / cProfile on the burst:
   that wait was most of the wall time;
 - different people's updates are handled side by side on PostgreSQL (8 workers);
 - heavy imports (openpyxl with numpy, icalendar, alembic) moved into the functions that
-  use them: importing what `liaison run` needs took 1.86 s of CPU, now 1.35 s; the menus
-  are set beside the bot, not before its first update.
+  use them: importing what `liaison run` needs took 1.86 s of CPU on a busy machine, now
+  1.35 s; the menus are set beside the bot, not before its first update.
 
 ### Memory
 
@@ -462,7 +469,7 @@ async def bench_backend(
                 liaison.handled.clear()
                 await throughput(liaison, per_user)
                 checked = await check(db, liaison, per_user)
-            workers = liaison.app.bot_data.inbox.concurrency
+            workers = getattr(liaison.app.bot_data.inbox, "concurrency", 1)
         async with Bare() as bare:
             await throughput(bare, workload(50, sizes.cadres, 1, seed=1))
             bare_rate = await throughput(bare, workload(sizes.burst, sizes.cadres, 1000, seed=2))
