@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any, cast
 
@@ -47,6 +48,7 @@ class AppData(BotData):
     mailer: EmailSender | None
     inbox: InboxProcessor
     throttle: Throttle
+    menus: asyncio.Task[None]
 
 
 def smtp_config(smtp: SmtpSettings) -> SmtpConfig | None:
@@ -88,7 +90,11 @@ def build_application(
     context_types = ContextTypes(context=BotContext, bot_data=AppData)
 
     async def post_init(app: LiaisonApplication) -> None:
-        await set_all_menus(app.bot, database, settings.default_locale)
+        # Every enrolled person's menu is set again at each start: one Bot API call each,
+        # so with thousands of people it runs beside the bot, not before its first update.
+        app.bot_data.menus = asyncio.create_task(
+            set_all_menus(app.bot, database, settings.default_locale), name="menus"
+        )
 
     builder = (
         ApplicationBuilder()
@@ -131,7 +137,7 @@ def build_application(
         max_in_flight=settings.sending.max_in_flight,
     )
 
-    data.inbox = InboxProcessor(app, database, data.clock)
+    data.inbox = InboxProcessor(app, database, data.clock, concurrency=settings.updates.concurrency)
 
     data.throttle = Throttle(data.clock, burst=settings.throttle.burst, rate=settings.throttle.rate)
     app.add_handler(TypeHandler(Update, throttle_handler(data.throttle)), group=THROTTLE_GROUP)

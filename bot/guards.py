@@ -13,6 +13,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from liaison.handlers.access import refuse_access_ended
+from liaison.services import log_context
 from liaison.services.people import load_actor
 from liaison.ui.context import BotContext
 from liaison.ui.i18n import choose_locale, translator
@@ -43,6 +44,7 @@ async def guard(update: Update, context: BotContext) -> None:
     user = update.effective_user
     actor = await load_actor(context.db, user.id) if user else None
     context.actor = actor
+    log_context.set_person(actor.person_id if actor else None)
     context.t = translator(
         choose_locale(
             actor.locale if actor else None,

@@ -5,8 +5,10 @@ pending row to ``Application.process_update`` inside ``db.unit_of_work()``, so t
 handler's writes and the inbox row's "done" commit together or not at all. A failed try
 leaves the row pending (transient errors: database or network down) or, after
 ERROR_ATTEMPTS tries of another error, fails it; the user hears the error handler's
-apology only then, once. One worker handles rows oldest first, so one person's updates
-are never handled out of order or two at a time.
+apology only then, once. Rows are handled oldest first, different people's side by side
+(a bounded number of workers, LIAISON_UPDATES__CONCURRENCY), one person's never out of
+order or two at a time: a row behind an unsettled older one of its sender is not taken,
+here nor by another instance (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -114,8 +116,21 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def default_concurrency(dialect: str) -> int:
+    """Workers when the setting is unset: one on SQLite, eight on PostgreSQL.
+
+    SQLite has one writer, and every update's unit of work holds it from its first
+    statement to its commit (the reply is sent inside): a second worker would only wait
+    for the lock, polling in SQLite's busy handler, which makes the wait longer, not the
+    work shorter. PostgreSQL locks rows: people's units run side by side, each on its own
+    connection (eight stay well inside the pool's fifteen with the sender and jobs).
+    """
+    return 8 if dialect == "postgresql" else 1
+
+
 class InboxProcessor:
-    """Stores incoming updates and handles stored ones; one worker, one update at a time."""
+    """Stores incoming updates and handles stored ones: different people's side by side
+    (at most ``concurrency`` at once), one person's one at a time, in update_id order."""
 
     def __init__(
         self,
@@ -124,9 +139,13 @@ class InboxProcessor:
         clock: Clock,
         *,
         retry_delay: Callable[[int], timedelta] = inbox.retry_delay,
+        concurrency: int | None = None,
+        batch: int = 100,
     ) -> None:
         self.app, self.db, self.clock = app, db, clock
         self.retry_delay = retry_delay
+        self.concurrency = max(1, concurrency or default_concurrency(db.dialect))
+        self.batch = batch
         self._wake = asyncio.Event()
         self._drain_lock = asyncio.Lock()
 
@@ -140,50 +159,84 @@ class InboxProcessor:
         self._wake.set()
 
     async def drain(self) -> int:
-        """Handles every runnable row until none is left; returns how many were settled."""
+        """Handles every runnable row until none is left; returns how many were settled.
+
+        Each round takes the oldest runnable rows, at most one per person (an update
+        behind an unsettled older one of its sender is not runnable), counts the first
+        try of the fresh ones in one commit, and handles the round's rows side by side.
+        A person's next update becomes runnable only once the previous one is settled.
+        """
         settled = 0
         async with self._drain_lock:
             while True:
-                ids = await inbox.runnable(self.db, self.clock.now())
-                if not ids:
+                now = self.clock.now()
+                due = await inbox.runnable(self.db, now, self.batch)
+                if not due:
                     return settled
-                progress = False
-                for update_id in ids:
-                    state = await self.handle(update_id)
-                    if state is not None:
-                        progress = True
-                        settled += state is not InboxState.PENDING
-                if not progress:
+                fresh = await inbox.claim_fresh(
+                    self.db, [row.update_id for row in due if row.attempts == 0], now
+                )
+                work: list[inbox.Attempt | int] = [*fresh]
+                work += [row.update_id for row in due if row.attempts > 0]
+                states = await self._handle_all(work)
+                settled += sum(state not in (None, InboxState.PENDING) for state in states)
+                if all(state is None for state in states):
                     return settled
 
-    @metrics.counts_updates
-    @log_context.for_update
+    async def _handle_all(self, work: Sequence[inbox.Attempt | int]) -> list[InboxState | None]:
+        if self.concurrency == 1 or len(work) <= 1:
+            return [await self._handle_one(item) for item in work]
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def one(item: inbox.Attempt | int) -> InboxState | None:
+            async with slots:
+                return await self._handle_one(item)
+
+        # Every try runs to its end before an error (the database gone) is raised here.
+        results = await asyncio.gather(*(one(item) for item in work), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [result for result in results if not isinstance(result, BaseException)]
+
+    async def _handle_one(self, item: inbox.Attempt | int) -> InboxState | None:
+        if isinstance(item, int):
+            return await self.handle(item)
+        return await self.handle_attempt(item)
+
     async def handle(self, update_id: int) -> InboxState | None:
-        """One try at one row; returns its state after the try, None if it was not tried."""
+        """One try at a row tried before; returns its state after, None if not tried."""
         attempt = await inbox.begin_attempt(self.db, update_id, self.clock.now())
         if attempt is None:
             return None
+        return await self.handle_attempt(attempt)
+
+    async def handle_attempt(self, attempt: inbox.Attempt) -> InboxState | None:
+        """One counted try; its log lines carry the update id, its outcome is counted."""
+        with log_context.about(update_id=attempt.update_id):
+            state = await self._try(attempt)
+        metrics.update_settled(state)
+        return state
+
+    async def _try(self, attempt: inbox.Attempt) -> InboxState | None:
+        """One counted try, in one unit of work: take the row, run the handlers, commit."""
+        update_id = attempt.update_id
         handling = Handling(update_id, attempt.attempts)
         token = _handling.set(handling)
         try:
             async with self.db.unit_of_work() as unit:
-                if not await inbox.hold(unit.session, update_id):
-                    raise _Skip
-                if await inbox.older_unsettled(
-                    unit.session, update_id, inbox.sender_of(attempt.payload)
-                ):
+                if not await inbox.take(unit.session, attempt, self.clock.now()):
                     raise _Skip
                 update = Update.de_json(attempt.payload, self.app.bot)
                 await self.app.process_update(update)
                 if handling.error is not None:
                     raise _Failed
-                await inbox.mark_done(unit.session, update_id, self.clock.now())
             return InboxState.DONE
         except _Skip:
             return None
         except _Failed:
             pass
-        except Exception as exc:  # the unit itself failed: begin, hold, parse or commit
+        except Exception as exc:  # the unit itself failed: begin, take, parse or commit
             handling.error = exc
             if not handling.final:
                 log.warning("update %s, try %s: %s", update_id, attempt.attempts, _describe(exc))

@@ -115,6 +115,9 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                 except TimeoutError:
                     log.warning("the update in hand did not finish; it is handled at next start")
             await asyncio.gather(sending, return_exceptions=True)  # in-flight rows recorded
+            menus = getattr(app.bot_data, "menus", None)
+            if menus is not None:
+                menus.cancel()  # setting everyone's menu again is not worth waiting for
             if app.running:
                 await app.stop()
         if feed is not None and not feed.cancelled():

@@ -40,6 +40,12 @@ class ThrottleSettings(BaseModel):
     rate: float = Field(default=0.5, gt=0)
 
 
+class UpdatesSettings(BaseModel):
+    # Updates of different people handled at once; unset: 1 on SQLite, 8 on PostgreSQL
+    # (bot/inbox.py, default_concurrency). One person's are always one at a time, in order.
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+
+
 class HealthSettings(BaseModel):
     # An outbox row due this long ago and still not sent means something is stuck.
     stuck_minutes: float = Field(default=10.0, gt=0)
@@ -139,6 +145,7 @@ class Settings(BaseSettings):
     sending: SendingSettings = SendingSettings()
     health: HealthSettings = HealthSettings()
     throttle: ThrottleSettings = ThrottleSettings()
+    updates: UpdatesSettings = UpdatesSettings()
     smtp: SmtpSettings = SmtpSettings()
     default_locale: str = "zh_CN"
     default_phone_region: str = "CN"

@@ -8,12 +8,13 @@ from telegram.ext import Application, CommandHandler
 
 from liaison.handlers.replies import reply
 from liaison.services.exports.calendar import calendar_for
-from liaison.ui.calendar import calendar_bytes
 from liaison.ui.context import BotContext
 
 
 async def on_calendar(update: Update, context: BotContext) -> None:
     """Sends the reader's calendar: cadres their own deadlines, staff every deadline."""
+    from liaison.ui.calendar import calendar_bytes
+
     actor, message, t = context.actor, update.effective_message, context.t
     if actor is None or message is None:
         return

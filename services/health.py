@@ -17,7 +17,6 @@ from sqlalchemy import func, select, text
 
 from liaison.storage.database import Database
 from liaison.storage.enums import OutboxState, Role
-from liaison.storage.migrate import current_revisions_sync, head_revisions
 from liaison.storage.models import Heartbeat, OutboxMessage, Person, Programme
 from liaison.storage.queries import upsert_insert
 
@@ -125,6 +124,8 @@ async def oldest_waiting(db: Database, now: datetime) -> timedelta | None:
 
 
 async def check_health(db: Database, now: datetime, expect: Expectations) -> Health:
+    from liaison.storage.migrate import current_revisions_sync, head_revisions
+
     health = Health(checked_at=now, expected_schema=head_revisions())
     try:
         async with db.engine.connect() as connection:

@@ -66,19 +66,6 @@ P = ParamSpec("P")
 RowT = TypeVar("RowT", bound=_Row)
 
 
-def for_update(
-    method: Callable[Concatenate[S, int, P], Awaitable[R]],
-) -> Callable[Concatenate[S, int, P], Awaitable[R]]:
-    """Decorates ``async def handle(self, update_id, ...)``: its log lines carry the id."""
-
-    @functools.wraps(method)
-    async def wrapper(self: S, update_id: int, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with about(update_id=update_id):
-            return await method(self, update_id, *args, **kwargs)
-
-    return wrapper
-
-
 def for_outbox_row(
     method: Callable[Concatenate[S, RowT, P], Awaitable[R]],
 ) -> Callable[Concatenate[S, RowT, P], Awaitable[R]]:

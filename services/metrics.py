@@ -11,12 +11,11 @@ nothing. The outbox backlog is not counted but read from the database at scrape 
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -100,20 +99,6 @@ def update_settled(state: str | None) -> None:
         return
     outcome = "retry" if state == "pending" else str(state)
     UPDATES.labels(outcome).inc()
-
-
-def counts_updates(
-    method: Callable[Concatenate[S, int, P], Awaitable[StateT]],
-) -> Callable[Concatenate[S, int, P], Awaitable[StateT]]:
-    """Decorates ``async def handle(self, update_id) -> state | None``: counts each outcome."""
-
-    @functools.wraps(method)
-    async def wrapper(self: S, update_id: int, /, *args: P.args, **kwargs: P.kwargs) -> StateT:
-        state = await method(self, update_id, *args, **kwargs)
-        update_settled(state)
-        return state
-
-    return wrapper
 
 
 def webhook_refused() -> None:

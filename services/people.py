@@ -15,6 +15,7 @@ from liaison.storage.enums import PersonStatus, Role
 from liaison.storage.models import Person, Programme
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
+_KEPT = "liaison_kept_rows"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ async def _actor_where(db: Database, condition: ColumnElement[bool]) -> Actor | 
                 .where(condition)
             )
         ).first()
+        if row is not None:
+            # The session's identity map holds objects weakly: kept here, the person and the
+            # programme are found there again by the handler (session.get) for the rest of
+            # an update's unit of work, without a query.
+            session.info.setdefault(_KEPT, []).extend((row[0], row[1]))
     return actor_from(row[0], row[1]) if row else None
 
 

@@ -19,6 +19,7 @@ waiting for it), and reads before it take no lock, as before.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -26,6 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+)
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -42,7 +47,55 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _UNIT_OPTION = "liaison_unit_of_work"
 
 
+class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+    """Runs a statement, fetches its rows and closes its cursor in ONE trip to aiosqlite's
+    thread; SQLAlchemy's adapter makes three or four (cursor, execute, fetchall, close).
+
+    Each trip is a hand-off between the event loop and that thread, and on a busy machine
+    every hand-off waits for the scheduler: they were most of an update's cost on SQLite
+    (docs/benchmarks.md). Results, errors and rowcount are as the adapter gives them.
+    """
+
+    __slots__ = ()
+
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        raw = self._connection._conn  # the sqlite3 connection, used only in its thread
+
+        def run() -> tuple[Any, list[Any] | None, int | None, int]:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(operation, () if parameters is None else parameters)
+                description = cursor.description
+                rows = cursor.fetchall() if description else None
+                return description, rows, cursor.lastrowid, cursor.rowcount
+            finally:
+                cursor.close()
+
+        try:
+            description, rows, lastrowid, rowcount = self.await_(self._connection._execute(run))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+        if description:
+            self.description = description
+            self.lastrowid = self.rowcount = -1
+            self._rows = deque(rows or ())
+        else:
+            self.description = None
+            self.lastrowid, self.rowcount = lastrowid, rowcount
+
+
+class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+
+    def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
+        if server_side:
+            return super().cursor(server_side=True)
+        return _OneTripCursor(self)
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    if type(dbapi_connection) is AsyncAdapt_aiosqlite_connection:
+        dbapi_connection.__class__ = _OneTripConnection
     dbapi_connection.isolation_level = "IMMEDIATE"
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

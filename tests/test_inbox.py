@@ -176,3 +176,38 @@ def test_sender_of_finds_the_user_of_messages_and_button_presses() -> None:
     assert inbox.sender_of(message) == 5
     assert inbox.sender_of(press) == 6
     assert inbox.sender_of({"update_id": 3}) is None
+
+
+async def test_rows_of_a_batch_cut_short_by_a_crash_pay_for_it_once(harness: Harness) -> None:
+    """Fresh rows are counted together; after a crash each is begun alone and then done."""
+    h = harness
+    await h.enrol(ZHANG)
+    await h.enrol(LI)
+    first, second = h.updates.command(ZHANG, "/help"), h.updates.command(LI, "/help")
+    ids = [first.update_id, second.update_id]
+    await inbox.store(h.db, [first.to_dict(), second.to_dict()], h.clock.now())
+    claimed = await inbox.claim_fresh(h.db, ids, h.clock.now())  # ... and the process dies
+    assert [(c.update_id, c.attempts) for c in claimed] == [(ids[0], 1), (ids[1], 1)]
+    assert await inbox.claim_fresh(h.db, ids, h.clock.now()) == []  # never twice in bulk
+    await h.app.bot_data.inbox.drain()
+    rows = [await row(h, update_id) for update_id in ids]
+    assert [(r.state, r.attempts) for r in rows] == [(InboxState.DONE, 2)] * 2
+
+
+async def test_a_row_killing_the_process_in_every_try_fails_after_the_attempt_limit(
+    harness: Harness,
+) -> None:
+    """Claimed in a batch once, then begun alone at each restart: the crash loop is bounded."""
+    h = harness
+    await h.enrol(ZHANG)
+    sent = h.updates.command(ZHANG, "/help")
+    await inbox.store(h.db, [sent.to_dict()], h.clock.now())
+    assert await inbox.claim_fresh(h.db, [sent.update_id], h.clock.now())  # dies in the handler
+    for _ in range(inbox.ATTEMPT_LIMIT - 1):  # every restart begins it again, and dies again
+        assert await inbox.begin_attempt(h.db, sent.update_id, h.clock.now()) is not None
+    before = len(h.texts(ZHANG))
+    assert await inbox.begin_attempt(h.db, sent.update_id, h.clock.now()) is None
+    failed = await row(h, sent.update_id)
+    assert (failed.state, failed.attempts) == (InboxState.FAILED, inbox.ATTEMPT_LIMIT + 1)
+    await h.app.bot_data.inbox.drain()
+    assert len(h.texts(ZHANG)) == before  # never handled

@@ -19,8 +19,6 @@ from liaison.services.exports.kinds import ExportKind
 from liaison.services.exports.progress import Progress
 from liaison.services.exports.records import gather_record
 from liaison.storage.database import Database
-from liaison.ui.calendar import calendar_bytes
-from liaison.ui.workbook import write_workbook
 
 SUFFIX = {
     ExportKind.WORKBOOK: ".xlsx",
@@ -70,6 +68,9 @@ async def build_export(
 
     ``timezone`` is the reader's (the report's dates); the programme's home zone if None.
     """
+    from liaison.ui.calendar import calendar_bytes
+    from liaison.ui.workbook import write_workbook
+
     progress = progress or Progress()
     progress.set("gather")
     if kind is ExportKind.WORKBOOK:
