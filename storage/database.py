@@ -26,6 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
@@ -93,8 +94,24 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return _OneTripCursor(self)
 
 
+def _one_trip_fits() -> bool:
+    """Whether the installed SQLAlchemy and aiosqlite have the internals _OneTripCursor uses;
+    if a release renames them, SQLite falls back to the adapter's own cursor (slower, same)."""
+    slots = set(AsyncAdapt_aiosqlite_cursor.__slots__)
+    return {"_adapt_connection", "_connection", "await_", "_rows"} <= slots and all(
+        hasattr(owner, name)
+        for owner, name in (
+            (aiosqlite.Connection, "_execute"),
+            (AsyncAdapt_aiosqlite_connection, "_handle_exception"),
+        )
+    )
+
+
+_ONE_TRIP = _one_trip_fits()
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    if type(dbapi_connection) is AsyncAdapt_aiosqlite_connection:
+    if _ONE_TRIP and type(dbapi_connection) is AsyncAdapt_aiosqlite_connection:
         dbapi_connection.__class__ = _OneTripConnection
     dbapi_connection.isolation_level = "IMMEDIATE"
     cursor = dbapi_connection.cursor()

@@ -163,6 +163,13 @@ async def test_two_instances_share_the_work_and_the_survivor_takes_over_polling(
         await _until(all_done, "every update handled after the kill", *processes)
         await _until(all_sent, "the outbox settled", *processes)
 
+        async def planned() -> bool:
+            # The first plan tick comes 5 s after start: a loaded machine may not be there yet.
+            async with db.read() as session:
+                return bool(await session.scalar(select(Heartbeat.instance).limit(1)))
+
+        await _until(planned, "a plan tick recorded", *processes)
+
         async with httpx.AsyncClient(timeout=10) as client:
             scraped = (await client.get(f"{two.monitor_url}/metrics")).text
             health = await client.get(f"{two.monitor_url}/healthz")
