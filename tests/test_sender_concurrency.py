@@ -313,17 +313,24 @@ async def test_deliveries_are_recorded_in_batches_not_one_transaction_each(
 ) -> None:
     people = await make_people(db, 30)
     await fan_out(db, people)
-    updates: list[bool] = []
+    updates: list[tuple[str, bool]] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, _p: Any, _c: Any, many: bool) -> None:
         if statement.lstrip().upper().startswith("UPDATE OUTBOX_MESSAGES"):
-            updates.append(many)
+            updates.append((statement, many))
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", note)
     try:
-        report = await (await make_dispatcher(db, FakeClock(NOW), RecordingRequest())).run_once()
+        dispatcher = await make_dispatcher(db, FakeClock(NOW), RecordingRequest())
+        dispatcher.recorder.interval = 3600  # flushed by size and at the end, not by the clock
+        report = await dispatcher.run_once()
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", note)
     assert report.sent == 30 and (await states(db)) == Counter({OutboxState.SENT: 30})
-    assert True in updates  # sent rows written by executemany
-    assert len(updates) < 10  # claims and flushes, not 30 × (sent + run + ...)
+    # How often the pass claims again depends on when lanes free up; what the rows'
+    # outcomes cost does not: the 30 deliveries are written by one executemany.
+    # How often the pass claims again depends on when lanes free up; what the outcomes
+    # cost does not: the 30 deliveries (chat, message id, state) are one executemany.
+    outcome_writes = [many for statement, many in updates if "chat_id=" in statement]
+    assert outcome_writes == [True]
+    assert len(updates) < 30  # the claims: never one per row
