@@ -86,9 +86,14 @@ def run(no_migrate: bool) -> None:
     configure_logging(settings.log_level, secrets, settings.log_format.value)
     _prepare_data_dir(settings)
     if not no_migrate:
-        from liaison.storage.migrate import upgrade
+        from liaison.storage.schema import at_head
 
-        upgrade(settings.database_url)
+        # One query when the schema is current; Alembic (slow to load) only when it is not,
+        # so a database behind is upgraded and one ahead refused exactly as before.
+        if not asyncio.run(at_head(settings.database_url)):
+            from liaison.storage.migrate import upgrade
+
+            upgrade(settings.database_url)
     app = build_application(settings, token=token)
     asyncio.run(serve(app, settings))
 
