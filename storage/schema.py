@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from liaison.storage.database import Database
 
 # The newest migration in migrations/versions (alembic's head). Update it with each one.
-HEAD_REVISION = "0008_planner"
+HEAD_REVISION = "0009_menus"
 
 
 async def current_revisions(connection: AsyncConnection) -> set[str]:
