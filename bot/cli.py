@@ -8,14 +8,16 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from liaison.bot.settings import Settings, SettingsError, load_settings
 from liaison.services.clock import SystemClock
-from liaison.services.programmes.document import DocumentError
 from liaison.storage.database import Database
+
+if TYPE_CHECKING:  # it loads PyYAML: only the programme commands need it
+    from liaison.services.programmes.document import DocumentError
 
 T = TypeVar("T")
 log = logging.getLogger("liaison")
@@ -181,6 +183,7 @@ def _report(exc: DocumentError) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def programme_check(file: Path) -> None:
     """Validates FILE without writing anything."""
+    from liaison.services.programmes.document import DocumentError
     from liaison.services.programmes.loading import plan_programme
 
     try:
@@ -200,6 +203,7 @@ def programme_check(file: Path) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def programme_load(file: Path) -> None:
     """Validates FILE and writes it in one transaction (again: updates in place)."""
+    from liaison.services.programmes.document import DocumentError
     from liaison.services.programmes.loading import load_programme
     from liaison.storage.migrate import upgrade
 
