@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -73,30 +74,37 @@ def main() -> None:
 @click.option("--no-migrate", is_flag=True, help="Do not upgrade the database schema first.")
 def run(no_migrate: bool) -> None:
     """Runs the bot (long polling, or a webhook when LIAISON_MODE=webhook)."""
-    from liaison.bot.application import build_application
-    from liaison.bot.logging_setup import configure_logging
-    from liaison.bot.runner import serve
-
-    settings = _settings()
+    # Start-up only builds what lives as long as the process: the cycle collector's passes
+    # over it find nothing to free and cost a tenth of the CPU before the first update.
+    gc.disable()
     try:
-        token = settings.require_token()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    secrets: tuple[str, ...] = (token,)
-    if settings.webhook.secret_token is not None:
-        secrets += (settings.webhook.secret_token.get_secret_value(),)
-    configure_logging(settings.log_level, secrets, settings.log_format.value)
-    _prepare_data_dir(settings)
-    if not no_migrate:
-        from liaison.storage.schema import at_head
+        from liaison.bot.application import build_application
+        from liaison.bot.logging_setup import configure_logging
+        from liaison.bot.runner import serve
 
-        # One query when the schema is current; Alembic (slow to load) only when it is not,
-        # so a database behind is upgraded and one ahead refused exactly as before.
-        if not asyncio.run(at_head(settings.database_url)):
-            from liaison.storage.migrate import upgrade
+        settings = _settings()
+        try:
+            token = settings.require_token()
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        secrets: tuple[str, ...] = (token,)
+        if settings.webhook.secret_token is not None:
+            secrets += (settings.webhook.secret_token.get_secret_value(),)
+        configure_logging(settings.log_level, secrets, settings.log_format.value)
+        _prepare_data_dir(settings)
+        if not no_migrate:
+            from liaison.storage.schema import at_head
 
-            upgrade(settings.database_url)
-    app = build_application(settings, token=token)
+            # One query when the schema is current; Alembic (slow to load) only when it is not,
+            # so a database behind is upgraded and one ahead refused exactly as before.
+            if not asyncio.run(at_head(settings.database_url)):
+                from liaison.storage.migrate import upgrade
+
+                upgrade(settings.database_url)
+        app = build_application(settings, token=token)
+    finally:
+        gc.freeze()  # what start-up built is never scanned again
+        gc.enable()
     asyncio.run(serve(app, settings))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -81,7 +82,9 @@ def _run(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any
         "LIAISON_DATABASE_URL": url,
         "LIAISON_BOT_TOKEN": FAKE_TOKEN,
     }
-    return CliRunner().invoke(main, ["run"], env=env), upgrades
+    result = CliRunner().invoke(main, ["run"], env=env)
+    gc.unfreeze()  # `run` freezes what start-up built; this process goes on with other tests
+    return result, upgrades
 
 
 def test_run_upgrades_only_a_database_behind_and_refuses_one_ahead(
