@@ -10,7 +10,7 @@ from functools import cache
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
-from liaison.services.menus import record_menus, stale_menus
+from liaison.services.menus import record_menus, record_menus_as_read, stale_menus
 from liaison.services.people import SUPPORTED_LOCALES
 from liaison.storage.database import Database
 from liaison.storage.enums import Role
@@ -143,11 +143,11 @@ async def set_all_menus(bot: Bot, db: Database, default_locale: str) -> None:
     stale = await stale_menus(db, all_signatures())
     if stale:
         log.info("setting %s command menu(s) that changed", len(stale))
-    done: dict[str, list[int]] = defaultdict(list)
+    done: dict[tuple[Role, str], list[int]] = defaultdict(list)
     for index, menu in enumerate(stale, start=1):
         if await set_menu_for_chat(bot, menu.chat_id, menu.role, menu.locale):
-            done[menu_signature(menu.role, menu.locale)].append(menu.person_id)
+            done[(menu.role, menu.locale)].append(menu.person_id)
         if index % RECORD_EVERY == 0 or index == len(stale):
-            for signature, people in done.items():
-                await record_menus(db, signature, people)
+            for (role, locale), people in done.items():
+                await record_menus_as_read(db, menu_signature(role, locale), role, locale, people)
             done.clear()

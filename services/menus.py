@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
 
 from liaison.storage.database import Database
 from liaison.storage.enums import PersonStatus, Role
@@ -22,6 +22,16 @@ class StaleMenu:
     chat_id: int
     role: Role
     locale: str
+
+
+def _effective_locale() -> ColumnElement[str]:
+    """The language a person's menu is in: their own, else their programme's."""
+    default = (
+        select(Programme.default_locale)
+        .where(Programme.id == Person.programme_id)
+        .scalar_subquery()
+    )
+    return func.coalesce(Person.locale, default)
 
 
 async def stale_menus(db: Database, signatures: Mapping[tuple[Role, str], str]) -> list[StaleMenu]:
@@ -66,3 +76,23 @@ async def record_menus(db: Database, signature: str, person_ids: Iterable[int]) 
             .where(Person.id.in_(ids))
             .values(menu_signature=signature, updated_at=Person.updated_at)
         )
+
+
+async def record_menus_as_read(
+    db: Database, signature: str, role: Role, locale: str, person_ids: Iterable[int]
+) -> None:
+    """Records menus set from rows read earlier (the pass at start): where the role or
+    language changed meanwhile (a handler set and recorded the new menu, which the pass's
+    call may have overwritten), the signature is cleared so the next start sets it again."""
+    ids = list(person_ids)
+    if not ids:
+        return
+    same = and_(Person.role == role, _effective_locale() == locale)
+    async with db.transaction() as session:
+        for values, condition in ((signature, same), (None, ~same)):
+            await session.execute(
+                update(Person)
+                .where(Person.id.in_(ids), condition)
+                .values(menu_signature=values, updated_at=Person.updated_at)
+                .execution_options(synchronize_session=False)
+            )
