@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from telegram import Update
 from telegram.ext import (
@@ -27,13 +27,15 @@ from liaison.bot.throttle import Throttle, throttle_handler
 from liaison.handlers import register_all
 from liaison.handlers.menu import set_all_menus
 from liaison.sender.delivery import unthrottled
-from liaison.sender.email_sender import EmailSender, Security, SmtpConfig
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.sender.pacer import Pacer
 from liaison.services.clock import Clock, SystemClock
 from liaison.services.exports.desk import ExportDesk
 from liaison.storage.database import Database
 from liaison.ui.context import BotContext, BotData
+
+if TYPE_CHECKING:  # aiosmtplib loads only when an SMTP server is configured
+    from liaison.sender.email_sender import EmailSender, SmtpConfig
 
 # A flood is dropped before the guard spends a database read on it (bot/throttle.py).
 THROTTLE_GROUP = -2
@@ -55,6 +57,8 @@ def smtp_config(smtp: SmtpSettings) -> SmtpConfig | None:
     """The e-mail sender's view of the SMTP settings; None when no server is configured."""
     if smtp.host is None or smtp.sender is None or smtp.port is None:
         return None
+    from liaison.sender.email_sender import Security, SmtpConfig
+
     return SmtpConfig(
         host=smtp.host,
         port=smtp.port,
@@ -121,11 +125,11 @@ def build_application(
     data.exports = ExportDesk()
     mail = smtp_config(settings.smtp)
     data.mail_enabled = mail is not None
-    data.mailer = (
-        EmailSender(database, data.clock, mail, settings.data_dir, data.exports)
-        if mail is not None
-        else None
-    )
+    data.mailer = None
+    if mail is not None:
+        from liaison.sender.email_sender import EmailSender
+
+        data.mailer = EmailSender(database, data.clock, mail, settings.data_dir, data.exports)
     # Files are streamed with a byte cap; the recording stand-in serves them in tests.
     data.downloader = RequestDownloader(app.bot) if request else StreamingDownloader()
     # Outbox sends bypass AIORateLimiter: the sender's Pacer is their one throttle.

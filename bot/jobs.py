@@ -7,13 +7,12 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from telegram.ext import JobQueue
 
 from liaison.bot.inbox import RETRY_INTERVAL
 from liaison.bot.logging_setup import redact
-from liaison.sender.email_sender import EmailSender
 from liaison.sender.outbox_sender import OutboxSender
 from liaison.services import inbox, metrics
 from liaison.services.broadcasts.delivery import plan_progress
@@ -24,6 +23,9 @@ from liaison.services.planning import plan_all
 from liaison.storage import locks
 from liaison.storage.database import Database
 from liaison.ui.context import BotContext
+
+if TYPE_CHECKING:  # aiosmtplib loads only when an SMTP server is configured
+    from liaison.sender.email_sender import EmailSender
 
 log = logging.getLogger(__name__)
 

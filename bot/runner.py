@@ -15,7 +15,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application
 
@@ -25,11 +25,13 @@ from liaison.bot.inbox import InboxProcessor, is_transient, sleep_unless
 from liaison.bot.polling import BACKOFF, poll
 from liaison.bot.settings import Mode, Settings
 from liaison.bot.status import health_expectations
-from liaison.bot.webhook import WebhookServer, monitor_app, webhook_app
 from liaison.services import inbox as inbox_rows
 from liaison.services import metrics
 from liaison.services.health import Health, check_health
 from liaison.storage.enums import InboxState
+
+if TYPE_CHECKING:  # uvicorn and Starlette load only in webhook mode or with the health port
+    from liaison.bot.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
             await _recover(inbox, stop)
             worker = asyncio.create_task(inbox.run(stop), name="inbox-worker")
             if settings.mode is Mode.WEBHOOK:
+                from liaison.bot.webhook import WebhookServer, webhook_app
+
                 options = webhook_options(settings)
                 server = WebhookServer(
                     webhook_app(
@@ -89,6 +93,8 @@ async def serve(app: Application[Any, Any, Any, Any, Any, Any], settings: Settin
                 feed = asyncio.create_task(poll_when_elected(app, inbox, stop), name="polling")
                 feed.add_done_callback(lambda _: stop.set())
             if settings.health.port is not None:
+                from liaison.bot.webhook import WebhookServer, monitor_app
+
                 monitor = WebhookServer(
                     monitor_app(health, scrape),
                     listen=settings.health.listen,

@@ -40,7 +40,9 @@ async def _welcome(update: Update, context: BotContext, actor: Actor, already: b
     await reply(update, help_text(actor, t))
     chat = update.effective_chat
     if chat is not None and not already:
-        await set_menu_for_chat(context.bot, chat.id, actor.role, t.locale)
+        await set_menu_for_chat(
+            context.bot, chat.id, actor.role, t.locale, db=context.db, person_id=actor.person_id
+        )
 
 
 async def on_start(update: Update, context: BotContext) -> None:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import defaultdict
+from functools import cache
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
-from liaison.services.people import SUPPORTED_LOCALES, menu_recipients
+from liaison.services.menus import record_menus, record_menus_as_read, stale_menus
+from liaison.services.people import SUPPORTED_LOCALES
 from liaison.storage.database import Database
 from liaison.storage.enums import Role
 from liaison.ui.i18n import N_, Translator, translator
 
 log = logging.getLogger(__name__)
+# Menus set at start are recorded in batches: a stop loses at most this many records.
+RECORD_EVERY = 100
 
 # (command, description) in the order shown; descriptions are translated per reader.
 GUEST = [
@@ -82,8 +88,31 @@ def bot_commands(role: Role | None, t: Translator) -> list[BotCommand]:
     return [BotCommand(name, t(description)) for name, description in commands_for(role)]
 
 
-async def set_menu_for_chat(bot: Bot, chat_id: int, role: Role, locale: str) -> bool:
-    """Sets one person's menu; a failure is logged and never stops the caller."""
+@cache
+def menu_signature(role: Role, locale: str) -> str:
+    """A short hash of exactly what Telegram is sent for this menu: a changed command,
+    text or translation changes it, so the next start sets that menu again."""
+    t = translator(locale)
+    shown = "\n".join(f"{name}\t{t(description)}" for name, description in commands_for(role))
+    return hashlib.sha256(f"{t.locale}\n{shown}".encode()).hexdigest()[:16]
+
+
+def all_signatures() -> dict[tuple[Role, str], str]:
+    pairs = [(role, locale) for role in Role for locale in SUPPORTED_LOCALES]
+    return {pair: menu_signature(*pair) for pair in pairs}
+
+
+async def set_menu_for_chat(
+    bot: Bot,
+    chat_id: int,
+    role: Role,
+    locale: str,
+    *,
+    db: Database | None = None,
+    person_id: int | None = None,
+) -> bool:
+    """Sets one person's menu (and records it when ``db`` and ``person_id`` are given);
+    a failure is logged and never stops the caller."""
     try:
         await bot.set_my_commands(
             bot_commands(role, translator(locale)), scope=BotCommandScopeChat(chat_id)
@@ -91,11 +120,14 @@ async def set_menu_for_chat(bot: Bot, chat_id: int, role: Role, locale: str) -> 
     except TelegramError as exc:
         log.warning("could not set the command menu for chat %s: %s", chat_id, exc)
         return False
+    if db is not None and person_id is not None:
+        await record_menus(db, menu_signature(role, locale), [person_id])
     return True
 
 
 async def set_all_menus(bot: Bot, db: Database, default_locale: str) -> None:
-    """Sets the guest menu per language, then each enrolled person's menu by role."""
+    """Sets the guest menu per language, then the menus of the enrolled people whose
+    recorded signature differs from their role's and language's (none at a plain restart)."""
     try:
         await bot.set_my_commands(
             bot_commands(None, translator(default_locale)), scope=BotCommandScopeDefault()
@@ -108,5 +140,14 @@ async def set_all_menus(bot: Bot, db: Database, default_locale: str) -> None:
             )
     except TelegramError as exc:
         log.warning("could not set the default command menu: %s", exc)
-    for recipient in await menu_recipients(db):
-        await set_menu_for_chat(bot, recipient.chat_id, recipient.role, recipient.locale)
+    stale = await stale_menus(db, all_signatures())
+    if stale:
+        log.info("setting %s command menu(s) that changed", len(stale))
+    done: dict[tuple[Role, str], list[int]] = defaultdict(list)
+    for index, menu in enumerate(stale, start=1):
+        if await set_menu_for_chat(bot, menu.chat_id, menu.role, menu.locale):
+            done[(menu.role, menu.locale)].append(menu.person_id)
+        if index % RECORD_EVERY == 0 or index == len(stale):
+            for (role, locale), people in done.items():
+                await record_menus_as_read(db, menu_signature(role, locale), role, locale, people)
+            done.clear()

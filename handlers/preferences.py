@@ -55,7 +55,9 @@ async def on_language_button(update: Update, context: BotContext) -> None:
         t("Language set to {language}.").format(language=LANGUAGE_NAMES[locale])
     )
     if chat is not None:
-        await set_menu_for_chat(context.bot, chat.id, actor.role, locale)
+        await set_menu_for_chat(
+            context.bot, chat.id, actor.role, locale, db=context.db, person_id=actor.person_id
+        )
 
 
 def _zone_keyboard(actor: Actor) -> InlineKeyboardMarkup:

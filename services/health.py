@@ -19,6 +19,7 @@ from liaison.storage.database import Database
 from liaison.storage.enums import OutboxState, Role
 from liaison.storage.models import Heartbeat, OutboxMessage, Person, Programme
 from liaison.storage.queries import upsert_insert
+from liaison.storage.schema import HEAD_REVISION, current_revisions
 
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -124,13 +125,11 @@ async def oldest_waiting(db: Database, now: datetime) -> timedelta | None:
 
 
 async def check_health(db: Database, now: datetime, expect: Expectations) -> Health:
-    from liaison.storage.migrate import current_revisions_sync, head_revisions
-
-    health = Health(checked_at=now, expected_schema=head_revisions())
+    health = Health(checked_at=now, expected_schema={HEAD_REVISION})
     try:
         async with db.engine.connect() as connection:
             await connection.execute(text("select 1"))
-            health.schema = await connection.run_sync(current_revisions_sync)
+            health.schema = await current_revisions(connection)
     except Exception as exc:  # any failure to reach the database is the finding itself
         health.findings.append(Finding(Problem.DATABASE_UNREACHABLE, type(exc).__name__))
         return health

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import phonenumbers
-
 
 def normalise_phone(raw: str, default_region: str = "CN") -> str | None:
     """Returns the E.164 form, or None when the text is not a plausible phone number.
@@ -11,6 +9,8 @@ def normalise_phone(raw: str, default_region: str = "CN") -> str | None:
     Telegram sends contacts as bare digits with the country code ("8613800001234"), so a
     number without "+" is tried as international first, then as local to the default region.
     """
+    import phonenumbers  # slow to load (its metadata); only enrolment and rosters need it
+
     text = raw.strip()
     if not text:
         return None

@@ -6,10 +6,12 @@ import logging
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from telegram.ext import CommandHandler
 
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Fault
 from liaison.handlers.menu import set_all_menus
+from liaison.storage.models import Person
 from liaison.ui.i18n import translator
 from tests.conftest import ORGANIZER_LIU, ZHANG, Harness
 
@@ -20,6 +22,8 @@ EN = translator("en")
 async def test_menus_are_set_per_language_and_per_enrolled_person(harness: Harness) -> None:
     await harness.enrol(ZHANG)
     await harness.enrol(ORGANIZER_LIU)
+    async with harness.db.transaction() as session:  # none recorded yet: all are set
+        await session.execute(update(Person).values(menu_signature=None))
     harness.request.clear()
     await set_all_menus(harness.app.bot, harness.db, "zh_CN")
     calls = harness.request.sent("setMyCommands")

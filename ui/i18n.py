@@ -17,8 +17,6 @@ from babel.dates import (
     format_timedelta,
     get_timezone_location,
 )
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 from liaison.services.people import SUPPORTED_LOCALES
@@ -61,6 +59,9 @@ def choose_locale(
 @cache
 def _translations(locale: str) -> gettext.NullTranslations:
     """Compiles the .po catalog in memory, so a stale .mo can never be served."""
+    from babel.messages.mofile import write_mo  # loaded with the first catalog, not at import
+    from babel.messages.pofile import read_po
+
     po_path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not po_path.exists():
         return gettext.NullTranslations()

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
-import filetype
-import puremagic
-
 # Extensions that share one container, so content detection cannot tell them apart.
 FAMILIES = [
     {"jpg", "jpeg"},
@@ -34,6 +31,9 @@ def extension_of(file_name: str | None, default: str) -> str:
 
 def detect(data: bytes) -> str | None:
     """The extension the content looks like, from filetype, else puremagic."""
+    import filetype  # both load their signature tables: only uploads need them
+    import puremagic
+
     found = filetype.guess_extension(data)
     if found:
         return str(found).lower()

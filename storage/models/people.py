@@ -43,6 +43,9 @@ class Person(Base):
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     enrolled_at: Mapped[datetime | None]
     unreachable_at: Mapped[datetime | None]
+    # A short hash of the command menu last set for this chat (commands, texts, language):
+    # at start only the menus whose signature differs are set again (handlers/menu.py).
+    menu_signature: Mapped[str | None] = mapped_column(String(16))
     # What this person's next plain text message is for (e.g. notes of a call), if anything.
     awaiting: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
