@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audience import AudienceRule, rule_for
 from liaison.services.checkins.states import OPEN, sources
-from liaison.services.outbox.payloads import RunPayload
+from liaison.services.outbox.payloads import run_payload
 from liaison.services.outbox.queue import Planned, enqueue_many
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
@@ -336,7 +336,7 @@ async def _create_runs(
                 )
             )
             continue
-        payload = RunPayload(run_id=run_id)
+        payload = run_payload(run_id)
         key = f"checkin:{run_id}:prompt"
         messages.append(
             Planned(key, person_id, OutboxKind.CHECKIN_PROMPT, payload, slot_at, closes_at)
@@ -530,25 +530,17 @@ async def _follow_up_chunk(
     messages: list[Planned] = []
     for run_id in escalated:
         run, survey = by_id[run_id]
-        if survey.programme_id not in staff:
+        programme_id = survey.programme_id
+        if programme_id not in staff:
             # Once per programme per tick, not once per escalation.
-            staff[survey.programme_id] = await reachable_staff(session, survey.programme_id)
-        for organizer in staff[survey.programme_id]:
+            staff[programme_id] = await reachable_staff(session, programme_id)
+        payload = run_payload(run_id)
+        for organizer in staff[programme_id]:
             key = f"checkin:{run_id}:escalate:{organizer.id}"
-            messages.append(
-                Planned(
-                    key,
-                    organizer.id,
-                    OutboxKind.CHECKIN_ESCALATION,
-                    RunPayload(run_id=run_id),
-                    now,
-                )
-            )
+            messages.append(Planned(key, organizer.id, OutboxKind.CHECKIN_ESCALATION, payload, now))
             report.keys.append(key)
         report.escalations += 1
-        audits.append(
-            _audit("checkin.escalated", survey.programme_id, run.person_id, now, run_id=run_id)
-        )
+        audits.append(_audit("checkin.escalated", programme_id, run.person_id, now, run_id=run_id))
     await enqueue_many(session, messages)
     await _record_many(session, audits)
     return last
