@@ -30,6 +30,9 @@ from liaison.storage.models import (
 )
 
 DRAFT_IDLE = timedelta(hours=24)
+# A stand-in person id in a key worked out once for many people (never a real id).
+PERSON = -1
+PERSON_MARK = f":{PERSON}:"
 DRAFT_DROP_AFTER_REMINDER = timedelta(hours=48)
 
 
@@ -86,13 +89,21 @@ async def _programme_deadlines(
         # The rule depends on the status only: asked once per status, not once per cadre.
         gets = {status: rule.gets_assignment(status, assignment) for status in PersonStatus}
         wanted: list[tuple[str, int, OutboxKind, datetime, datetime]] = []
+        # Worked out once per due time (the assignment's, or an extension's), not once
+        # per cadre: only the person's id differs in the key.
+        latest: dict[datetime, tuple[str, OutboxKind, datetime] | None] = {}
         for person in cadres:
             if person.id in submitted or not gets[person.status]:
                 continue
             due = extensions.get(person.id, assignment.due_at)
-            planned = _latest_reminder(assignment.id, person.id, due, before, overdue_days, now)
+            if due not in latest:
+                latest[due] = _latest_reminder(
+                    assignment.id, PERSON, due, before, overdue_days, now
+                )
+            planned = latest[due]
             if planned is not None:
-                key, kind, expires = planned
+                template, kind, expires = planned
+                key = template.replace(PERSON_MARK, f":{person.id}:", 1)
                 wanted.append((key, person.id, kind, due, expires))
         # Every tick works out the same reminders again: those already in the outbox
         # are left out here, so a tick does not build and re-insert a cohort's payloads
