@@ -76,8 +76,8 @@ writes audit rows by one executemany, selects only the runs due for closing or
 escalation (the stored `escalate_at`), closes and escalates them by one UPDATE each, and
 reads the staff once per programme. Statements grow by one per about 3,000 runs or
 outbox rows (the drivers' limit of 32,767 bind parameters per statement), and by a few
-per chunk of 5,000 runs (below): that is why 10,000 cadres take more than 1,000 (32, 42
-and 34 against 22, 27 and 26); up to 5,000 due runs a tick costs what it costs for one.
+per chunk of 2,500 runs (below): that is why 10,000 cadres take more than 1,000 (32, 56
+and 48 against 22, 27 and 26); up to 2,500 due runs a tick costs what it costs for one.
 
 Profiled with pyinstrument where a target was missed:
 
@@ -98,12 +98,19 @@ Profiled with pyinstrument where a target was missed:
   again on every bind and read; and, unseen until then, the deadline planner: every
   tick worked out every cadre's reminder key (a strftime per cadre) and re-inserted the
   cohort's reminders for ON CONFLICT to ignore (now once per due time, and the keys
-  already in the outbox left out by one read). **After**, in the table above: first
-  tick 1.83 s (1.10 s CPU) on SQLite, 1.51 s (0.90) on PostgreSQL; escalation 1.80 s
-  (1.27) and 1.57 s (1.01); missed 0.91 s and 1.04 s.
+  already in the outbox left out by one read). **After**, with chunks of 5,000 (one run
+  at a load average near 2): first tick 1.83 s (1.10 s CPU) on SQLite, 1.51 s (0.90)
+  on PostgreSQL; escalation 1.80 s (1.27) and 1.57 s (1.01) with 42 statements; missed
+  0.91 s and 1.04 s: every target met. With chunks of 2,500 (the table above, run at a
+  load average near 3 while other sessions ran their tests) the CPU is about the same
+  (first 1.13 and 1.00 s, escalation 1.34 and 1.22 s with 56 statements, missed 0.81
+  and 0.75 s) but three wall times are over 2 s: the load doubled them (PostgreSQL's
+  first tick, unchanged by the chunk size: 3.79 s wall for 1.00 s CPU). The chunk of
+  2,500 is what the memory target needs (section "Memory of the bot process"); it costs
+  a few statements and about 5-15% CPU in the follow-ups at 10,000 cadres.
 - memory: a tick built its lists for the whole cohort (10,000 run dicts, 20,000 outbox
   rows and payloads, 10,000 follow-up rows) before writing any. It now plans and follows
-  up 5,000 runs at a time (the follow-ups by run id), writing each chunk before the
+  up 2,500 runs at a time (the follow-ups by run id), writing each chunk before the
   next. Under tracemalloc (`python -m benchmarks.memory --trace`, 10,000 cadres, SQLite)
   the peak of Python memory above what was held before fell from 47 to 27 MB in the
   first tick, 49 to 25 MB in the escalation tick and 22 to 11 MB in the missed tick; the

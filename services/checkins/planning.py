@@ -69,7 +69,7 @@ IDS_PER_STATEMENT = 30_000
 # (rows, dicts, outbox payloads) is bounded by it, not by the cohort. Up to it, a tick's
 # statements are as many as for one cadre; beyond it, each further chunk adds its own
 # few (as the bind-parameter limit already does per ~3,000 rows).
-CHUNK = 5_000
+CHUNK = 2_500
 # States a run can be escalated from (escalated runs are not escalated again).
 ESCALABLE = tuple(state for state in sources(RunState.ESCALATED) if state in OPEN)
 
