@@ -205,7 +205,7 @@ NOTES = """
 Both settings are measured because glibc's allocator is half of the story: with its
 default of up to 8 arenas per core, the memory the planner tick frees in one thread is
 not reused by the next tick in another, and RSS kept creeping after the ticks were over
-(162-167 MB at 60 s and still growing, in runs of this benchmark on this shared
+(158-167 MB at 60 s and still growing, in runs of this benchmark on this shared
 machine); with `MALLOC_ARENA_MAX=2` it stays where the first tick left it (140-151 MB,
 flat to 90 s). **Before** this branch (same benchmark, arenas unset): 170 MB 10 s after
 start, peak 190 MB. The planner then built its lists for the whole cohort (here 20,000

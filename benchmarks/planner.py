@@ -112,8 +112,8 @@ Profiled with pyinstrument where a target was missed:
   rows and payloads, 10,000 follow-up rows) before writing any. It now plans and follows
   up 2,500 runs at a time (the follow-ups by run id), writing each chunk before the
   next. Under tracemalloc (`python -m benchmarks.memory --trace`, 10,000 cadres, SQLite)
-  the peak of Python memory above what was held before fell from 47 to 27 MB in the
-  first tick, 49 to 25 MB in the escalation tick and 22 to 11 MB in the missed tick; the
+  the peak of Python memory above what was held before fell from 47 to 18 MB in the
+  first tick, 49 to 13 MB in the escalation tick and 22 to 7 MB in the missed tick; the
   digest build is unchanged (47 MB: ORM objects for the cohort and its runs, read by
   services/cohort.py).
 """
