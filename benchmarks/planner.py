@@ -75,8 +75,9 @@ inserts runs and outbox rows by multi-row INSERT … ON CONFLICT DO NOTHING RETU
 writes audit rows by one executemany, selects only the runs due for closing or
 escalation (the stored `escalate_at`), closes and escalates them by one UPDATE each, and
 reads the staff once per programme. Statements grow by one per about 3,000 runs or
-outbox rows (the drivers' limit of 32,767 bind parameters per statement), which is why
-10,000 cadres take a few more than 1,000 (31 and 33 against 22 and 27).
+outbox rows (the drivers' limit of 32,767 bind parameters per statement), and by a few
+per chunk of 2,500 runs (below): that is why 10,000 cadres take more than 1,000 (32, 56
+and 48 against 22, 27 and 26); up to 2,500 due runs a tick costs what it costs for one.
 
 Profiled with pyinstrument where a target was missed:
 
@@ -86,15 +87,35 @@ Profiled with pyinstrument where a target was missed:
 - the first tick at 10,000 cadres took 4.4 s wall (1.4 s CPU) while loading ORM objects
   for the cohort and working out each cadre's slots; plain rows and slots per zone, not
   per cadre, brought it to 1.4 s CPU (1.8-2.6 s wall across runs, with the load);
-- what remains of the escalation tick at 10,000 (1.6 s CPU) is spread over converting
-  values: JSON for 20,000 outbox payloads and 10,000 audit details, the NUL-stripping of
-  every parameter (storage/nul.py), UTC conversion of datetimes; no single cause left.
-  The wall times above it are this shared 2-core machine's (other sessions' test runs
-  and the PostgreSQL server share the cores): on PostgreSQL most of the first and
-  escalation ticks' wall time is the server writing 10,000 runs, 20,000 outbox rows and
-  their indexes, not the planner's CPU. The process's CPU time per tick at 10,000 is
-  1.2-1.7 s, so the target looks within reach on a quiet machine; that was not measured
-  here (the machine was never quiet), and on this one it is missed.
+- the escalation tick at 10,000 then took 6.5 s wall, 1.75 s CPU on SQLite (4.7 s and
+  1.6 s on PostgreSQL), the first tick 2.6 s (1.4 s CPU), the missed tick 3.2 s, spread
+  over converting values. Changed, with their share of the CPU before: JSON for 20,000
+  outbox payloads and 10,000 audit details (json.dumps builds a C encoder per call: one
+  made once is 6x faster, same text); the NUL guard copied every parameter of every
+  statement (now it only scans strings, and copies only when one has a NUL); run
+  payloads validated by pydantic one by one (now built from the ids the database
+  returns, one per escalated run, not per organizer); UTC datetimes converted to UTC
+  again on every bind and read; and, unseen until then, the deadline planner: every
+  tick worked out every cadre's reminder key (a strftime per cadre) and re-inserted the
+  cohort's reminders for ON CONFLICT to ignore (now once per due time, and the keys
+  already in the outbox left out by one read). **After**, with chunks of 5,000 (one run
+  at a load average near 2): first tick 1.83 s (1.10 s CPU) on SQLite, 1.51 s (0.90)
+  on PostgreSQL; escalation 1.80 s (1.27) and 1.57 s (1.01) with 42 statements; missed
+  0.91 s and 1.04 s: every target met. With chunks of 2,500 (the table above, run at a
+  load average near 3 while other sessions ran their tests) the CPU is about the same
+  (first 1.13 and 1.00 s, escalation 1.34 and 1.22 s with 56 statements, missed 0.81
+  and 0.75 s) but three wall times are over 2 s: the load doubled them (PostgreSQL's
+  first tick, unchanged by the chunk size: 3.79 s wall for 1.00 s CPU). The chunk of
+  2,500 is what the memory target needs (section "Memory of the bot process"); it costs
+  a few statements and about 5-15% CPU in the follow-ups at 10,000 cadres.
+- memory: a tick built its lists for the whole cohort (10,000 run dicts, 20,000 outbox
+  rows and payloads, 10,000 follow-up rows) before writing any. It now plans and follows
+  up 2,500 runs at a time (the follow-ups by run id), writing each chunk before the
+  next. Under tracemalloc (`python -m benchmarks.memory --trace`, 10,000 cadres, SQLite)
+  the peak of Python memory above what was held before fell from 47 to 18 MB in the
+  first tick, 49 to 13 MB in the escalation tick and 22 to 7 MB in the missed tick; the
+  digest build is unchanged (47 MB: ORM objects for the cohort and its runs, read by
+  services/cohort.py).
 """
 
 

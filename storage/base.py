@@ -30,7 +30,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime refused: store instants as aware UTC")
-        value = value.astimezone(UTC)
+        # Most are UTC already (a planner tick binds tens of thousands): no conversion.
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             # SQLite keeps text; a fixed naive UTC form sorts and compares correctly.
             return value.replace(tzinfo=None)
@@ -41,7 +43,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 # Integer primary keys that autoincrement on SQLite and are 64-bit on PostgreSQL.

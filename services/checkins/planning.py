@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audience import AudienceRule, rule_for
 from liaison.services.checkins.states import OPEN, sources
-from liaison.services.outbox.payloads import RunPayload
+from liaison.services.outbox.payloads import run_payload
 from liaison.services.outbox.queue import Planned, enqueue_many
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
@@ -65,6 +65,11 @@ RUN_PAGE = 10_000
 # Run ids per UPDATE or DELETE … WHERE id IN (…): under the drivers' bind-parameter
 # limit (32,767 on asyncpg), so a tick of more due runs than that takes one more each.
 IDS_PER_STATEMENT = 30_000
+# Runs handled at a time, in planning and in the follow-ups: what a tick holds at once
+# (rows, dicts, outbox payloads) is bounded by it, not by the cohort. Up to it, a tick's
+# statements are as many as for one cadre; beyond it, each further chunk adds its own
+# few (as the bind-parameter limit already does per ~3,000 rows).
+CHUNK = 2_500
 # States a run can be escalated from (escalated runs are not escalated again).
 ESCALABLE = tuple(state for state in sources(RunState.ESCALATED) if state in OPEN)
 
@@ -295,6 +300,20 @@ async def _plan_runs(session: AsyncSession, now: datetime, report: PlanReport) -
                         "created_at": now,
                     }
                 )
+                if len(values) >= CHUNK:
+                    await _create_runs(session, values, surveys_by_id, now, report)
+                    values = []
+    await _create_runs(session, values, surveys_by_id, now, report)
+
+
+async def _create_runs(
+    session: AsyncSession,
+    values: list[dict[str, Any]],
+    surveys_by_id: dict[int, Survey],
+    now: datetime,
+    report: PlanReport,
+) -> None:
+    """Inserts one chunk of planned runs with their prompts, reminders and audit rows."""
     if not values:
         return
     created = await _insert_runs(session, values)
@@ -317,7 +336,7 @@ async def _plan_runs(session: AsyncSession, now: datetime, report: PlanReport) -
                 )
             )
             continue
-        payload = RunPayload(run_id=run_id)
+        payload = run_payload(run_id)
         key = f"checkin:{run_id}:prompt"
         messages.append(
             Planned(key, person_id, OutboxKind.CHECKIN_PROMPT, payload, slot_at, closes_at)
@@ -333,6 +352,7 @@ async def _plan_runs(session: AsyncSession, now: datetime, report: PlanReport) -
             )
             report.reminders += 1
             report.keys.append(key)
+    del created
     await enqueue_many(session, messages)
     await _record_many(session, audits)
 
@@ -392,9 +412,27 @@ def _due_for_follow_up(now: datetime) -> ColumnElement[bool]:
 
 
 async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -> None:
-    due = _due_for_follow_up(now)
-    # Plain rows (the run's and its person's columns), not ORM objects: an escalation
-    # tick may hold the whole cohort.
+    """The runs due for a follow-up, CHUNK at a time by id: an escalation tick over the
+    whole cohort holds one chunk's rows, ids and messages at once, not the cohort's."""
+    staff: dict[str, list[Person]] = {}
+    after = 0
+    while True:
+        after = await _follow_up_chunk(session, now, report, after, staff)
+        if not after:
+            return
+
+
+async def _follow_up_chunk(
+    session: AsyncSession,
+    now: datetime,
+    report: PlanReport,
+    after: int,
+    staff: dict[str, list[Person]],
+) -> int:
+    """Follows up the next CHUNK due runs with ids above ``after``; returns the last id
+    when the chunk was full (there may be more), else 0."""
+    due = and_(_due_for_follow_up(now), SurveyRun.id > after)
+    # Plain rows (the run's and its person's columns), not ORM objects.
     rows: list[Any] = list(
         (
             await session.execute(
@@ -413,12 +451,17 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
                 )
                 .join(Person, Person.id == SurveyRun.person_id)
                 .where(due)
+                .order_by(SurveyRun.id)
+                .limit(CHUNK)
                 .with_for_update(of=SurveyRun, skip_locked=True)
             )
         ).all()
     )
     if not rows:
-        return
+        return 0
+    last = rows[-1].id if len(rows) == CHUNK else 0
+    # The absences of this chunk's people only.
+    due = and_(due, SurveyRun.id <= rows[-1].id)
     surveys = {
         survey.id: survey
         for survey in await session.scalars(
@@ -484,31 +527,23 @@ async def _follow_up(session: AsyncSession, now: datetime, report: PlanReport) -
             _audit("checkin.missed", survey.programme_id, run.person_id, now, run_id=run_id)
         )
     escalated = await _move(session, escalate, RunState.ESCALATED, ESCALABLE, escalated_at=now)
-    staff: dict[str, list[Person]] = {}
     messages: list[Planned] = []
     for run_id in escalated:
         run, survey = by_id[run_id]
-        if survey.programme_id not in staff:
+        programme_id = survey.programme_id
+        if programme_id not in staff:
             # Once per programme per tick, not once per escalation.
-            staff[survey.programme_id] = await reachable_staff(session, survey.programme_id)
-        for organizer in staff[survey.programme_id]:
+            staff[programme_id] = await reachable_staff(session, programme_id)
+        payload = run_payload(run_id)
+        for organizer in staff[programme_id]:
             key = f"checkin:{run_id}:escalate:{organizer.id}"
-            messages.append(
-                Planned(
-                    key,
-                    organizer.id,
-                    OutboxKind.CHECKIN_ESCALATION,
-                    RunPayload(run_id=run_id),
-                    now,
-                )
-            )
+            messages.append(Planned(key, organizer.id, OutboxKind.CHECKIN_ESCALATION, payload, now))
             report.keys.append(key)
         report.escalations += 1
-        audits.append(
-            _audit("checkin.escalated", survey.programme_id, run.person_id, now, run_id=run_id)
-        )
+        audits.append(_audit("checkin.escalated", programme_id, run.person_id, now, run_id=run_id))
     await enqueue_many(session, messages)
     await _record_many(session, audits)
+    return last
 
 
 async def _move(

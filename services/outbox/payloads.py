@@ -145,5 +145,14 @@ def as_payload(payload: Payload, expected: type[P]) -> P:
     return payload
 
 
+def run_payload(run_id: int) -> RunPayload:
+    """A run's payload without pydantic's validation: for the planner, which makes tens of
+    thousands of them a tick from ids the database just returned (always ints)."""
+    return RunPayload.model_construct(run_id=run_id)
+
+
 def dump(payload: Payload) -> dict[str, Any]:
+    if type(payload) is RunPayload:
+        # Most rows by far (every prompt, reminder and escalation): no model_dump.
+        return {"run_id": payload.run_id}
     return payload.model_dump(mode="json")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audience import audience_rule
@@ -23,12 +23,16 @@ from liaison.storage.enums import OutboxKind, PersonStatus, Role
 from liaison.storage.models import (
     Assignment,
     Extension,
+    OutboxMessage,
     Person,
     Programme,
     SubmissionDraft,
 )
 
 DRAFT_IDLE = timedelta(hours=24)
+# A stand-in person id in a key worked out once for many people (never a real id).
+PERSON = -1
+PERSON_MARK = f":{PERSON}:"
 DRAFT_DROP_AFTER_REMINDER = timedelta(hours=48)
 
 
@@ -84,26 +88,65 @@ async def _programme_deadlines(
         submitted = await done_people(session, assignment.id)
         # The rule depends on the status only: asked once per status, not once per cadre.
         gets = {status: rule.gets_assignment(status, assignment) for status in PersonStatus}
+        wanted: list[tuple[str, int, OutboxKind, datetime, datetime]] = []
+        # Worked out once per due time (the assignment's, or an extension's), not once
+        # per cadre: only the person's id differs in the key.
+        latest: dict[datetime, tuple[str, OutboxKind, datetime] | None] = {}
         for person in cadres:
             if person.id in submitted or not gets[person.status]:
                 continue
             due = extensions.get(person.id, assignment.due_at)
-            planned = _latest_reminder(assignment.id, person.id, due, before, overdue_days, now)
-            if planned is None:
-                continue
-            key, kind, expires = planned
-            messages.append(
-                Planned(
-                    key,
-                    person.id,
-                    kind,
-                    DeadlinePayload(assignment_id=assignment.id, due_at=due),
-                    now,
-                    expires,
+            if due not in latest:
+                latest[due] = _latest_reminder(
+                    assignment.id, PERSON, due, before, overdue_days, now
                 )
+            planned = latest[due]
+            if planned is not None:
+                template, kind, expires = planned
+                key = template.replace(PERSON_MARK, f":{person.id}:", 1)
+                wanted.append((key, person.id, kind, due, expires))
+        # Every tick works out the same reminders again: those already in the outbox
+        # are left out here, so a tick does not build and re-insert a cohort's payloads
+        # to have them ignored by ON CONFLICT DO NOTHING.
+        known = await _planned_keys(session, [key for key, *_ in wanted])
+        messages.extend(
+            Planned(
+                key,
+                person_id,
+                kind,
+                DeadlinePayload.model_construct(assignment_id=assignment.id, due_at=due),
+                now,
+                expires,
             )
-    # One multi-row insert for the whole cohort's reminders, not one per cadre.
+            for key, person_id, kind, due, expires in wanted
+            if key not in known
+        )
+    # One multi-row insert for the cohort's new reminders, not one per cadre.
     report.reminders += await enqueue_many(session, messages)
+
+
+async def _planned_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of these reminder keys are already in the outbox. One statement whatever
+    their number: the keys of one assignment differ only by person, so one LIKE per
+    kind, due time and offset (``due:7:%:202611062200:120``) finds them; a cohort with
+    many extensions (many due times) is read by the assignment's prefix instead."""
+    if not keys:
+        return set()
+    patterns = {_pattern(key) for key in keys}
+    if len(patterns) > 8:
+        patterns = {":".join(key.split(":", 2)[:2]) + ":%" for key in keys}
+    found = await session.scalars(
+        select(OutboxMessage.unique_key).where(
+            or_(*(OutboxMessage.unique_key.like(pattern) for pattern in sorted(patterns)))
+        )
+    )
+    wanted = set(keys)
+    return {key for key in found if key in wanted}
+
+
+def _pattern(key: str) -> str:
+    kind, assignment, _person, rest = key.split(":", 3)
+    return f"{kind}:{assignment}:%:{rest}"
 
 
 def _latest_reminder(
