@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,15 @@ def test_bad_setting_stops_with_one_line_naming_it(env: dict[str, str]) -> None:
     assert code == 1
     assert out.startswith("Error: LIAISON_DEFAULT_LOCALE: ")
     assert len(out.strip().splitlines()) == 1
+
+
+def test_liaison_run_caps_glibc_at_two_malloc_arenas_unless_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from liaison.bot.cli import few_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert few_malloc_arenas() is False  # the operator's setting wins
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert few_malloc_arenas() is True
