@@ -130,8 +130,10 @@ The burst's profile after the changes above put about 70% of a handled update in
 audience rule, the sessions of the range), rendering and the reply. Changed (branch
 fastpath), each found with pyinstrument / cProfile on the burst:
 
-- the guard reads the actor as one Core row (statement built once, a tuple, no objects
-  in the identity map), with the programme's `updated_at`: the programme's *stamp*;
+- the actor carries the programme's `updated_at`, read in the guard's one query: the
+  programme's *stamp* (reading the actor as a Core row instead of ORM objects was tried
+  and reverted: `liaison run` with 10,000 cadres then did not finish a burst of 1,000 in
+  four minutes, against one minute before; the cause is not found yet);
 - the programme's phases, audience rule and sessions are read once per process and
   stamp (services/schedule.py) and filtered in Python (the range by bisection); the stamp
   moves whenever the programme row, one of its phases or one of its sessions is written
@@ -143,7 +145,8 @@ fastpath), each found with pyinstrument / cProfile on the burst:
 
 Measured side by side on the same machine, SQLite, 1,000 cadres, bursts of 1,000, load
 average 3–4.5 from other jobs: the code before (5c10ba2) 99–191 updates/s and 4.2–5.3 ms
-of process CPU per update; after, 224–466 updates/s and 1.8–2.3 ms of CPU per update.
+of process CPU per update; with the Core actor query (reverted), 224–466 updates/s and
+1.8–2.3 ms; the table above is the code as it stands (ORM actor query).
 
 ### What is left
 

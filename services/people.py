@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liaison.services.audit import record
@@ -17,6 +16,7 @@ from liaison.storage.enums import PersonStatus, Role
 from liaison.storage.models import Person, Programme
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
+_KEPT = "liaison_kept_rows"
 
 
 @dataclass(frozen=True)
@@ -70,62 +70,25 @@ def actor_from(person: Person, programme: Programme) -> Actor:
     )
 
 
-def _actor_query(key: Any) -> Select[Any]:
-    """Core columns, no ORM entities: read on every update, so rows stay plain tuples
-    (loading two objects into the identity map cost more than the query itself)."""
-    person, programme = Person.__table__.c, Programme.__table__.c
-    return (
-        select(
-            person.id,
-            programme.id,
-            person.name,
-            person.role,
-            person.locale,
-            person.timezone,
-            programme.home_timezone,
-            programme.host_timezone,
-            programme.default_locale,
-            person.phone,
-            person.status,
-            person.telegram_chat_id,
-            programme.updated_at,
-        )
-        .select_from(Person.__table__.join(Programme.__table__))
-        .where(key == bindparam("key"))
-    )
-
-
-# Built once: composing the statement per update was a good part of the guard's cost.
-_BY_USER = _actor_query(Person.__table__.c.telegram_user_id)
-_BY_ID = _actor_query(Person.__table__.c.id)
-
-
-async def _actor_where(db: Database, query: Select[Any], key: int) -> Actor | None:
+async def _actor_where(db: Database, condition: ColumnElement[bool]) -> Actor | None:
     async with db.read() as session:
-        row = (await session.execute(query, {"key": key})).first()
-    if row is None:
-        return None
-    pid, prog, name, role, locale, zone_name, home, host, prog_loc, phone, status, chat, stamp = row
-    role = Role(role)
-    return Actor(
-        person_id=pid,
-        programme_id=prog,
-        name=name,
-        role=role,
-        locale=locale,
-        timezone=zone_name or (host if role == Role.CADRE else home),
-        home_timezone=home,
-        host_timezone=host,
-        programme_locale=prog_loc,
-        phone=phone,
-        status=PersonStatus(status),
-        chat_id=chat,
-        programme_stamp=stamp,
-    )
+        row = (
+            await session.execute(
+                select(Person, Programme)
+                .join(Programme, Programme.id == Person.programme_id)
+                .where(condition)
+            )
+        ).first()
+        if row is not None:
+            # The session's identity map holds objects weakly: kept here, the person and the
+            # programme are found there again by the handler (session.get) for the rest of
+            # an update's unit of work, without a query.
+            session.info.setdefault(_KEPT, []).extend((row[0], row[1]))
+    return actor_from(row[0], row[1]) if row else None
 
 
 async def load_actor(db: Database, telegram_user_id: int) -> Actor | None:
-    return await _actor_where(db, _BY_USER, telegram_user_id)
+    return await _actor_where(db, Person.telegram_user_id == telegram_user_id)
 
 
 async def set_locale(db: Database, person_id: int, locale: str) -> str:
@@ -164,7 +127,7 @@ async def set_timezone(db: Database, person_id: int, name: str) -> str:
 
 async def actor_by_id(db: Database, person_id: int) -> Actor | None:
     """The person as a recipient: language, zone and chat come from here at send time."""
-    return await _actor_where(db, _BY_ID, person_id)
+    return await _actor_where(db, Person.id == person_id)
 
 
 async def find_person(session: AsyncSession, programme_id: str, name: str) -> Person:
