@@ -146,7 +146,9 @@ fastpath), each found with pyinstrument / cProfile on the burst:
 Measured side by side on the same machine, SQLite, 1,000 cadres, bursts of 1,000, load
 average 3–4.5 from other jobs: the code before (5c10ba2) 99–191 updates/s and 4.2–5.3 ms
 of process CPU per update; with the Core actor query (reverted), 224–466 updates/s and
-1.8–2.3 ms; the table above is the code as it stands (ORM actor query).
+1.8–2.3 ms. The code as it stands (ORM actor query), against 5c10ba2 again minutes
+later with the machine quiet (load average 1): 324–370 against 188–195 updates/s, 2.6–3.0
+against 5.0–5.1 ms of CPU per update.
 
 ### What is left
 
