@@ -122,18 +122,43 @@ update. Left alone without any update it grows to 143 MB about 5 s after start a
 planner and the follow-ups over 10,000 cadres), not the update path: the peak measured
 after the burst is theirs. The target is for issue 9's planning item to meet.
 
-### Why the throughput and latency targets are not met
+### The handler's cost (issue 9, item 4, what was left)
 
-What is left per update is the work itself, not the inbox: in the burst's profile
-`process_update` (the guard's actor query, `/schedule`'s three ORM queries, rendering
-and the reply) is about 70% of a handled update's time; the rest is the unit's begin and
-commit (18%), parsing the update (6%) and `take` (4%). SQLAlchemy's ORM execution
-(compiling, cache keys, loading rows into objects) is the largest single part. A bare
-python-telegram-bot handler does none of this. Reaching ≥ 500/s on SQLite (2 ms per
-update, all included) would take `/schedule` and the guard off the ORM (Core statements
-built once, rows as tuples, the programme's phases cached per process with a version to
-invalidate them) and an idle machine to measure on; on PostgreSQL, workers help only as
-far as the single Python process has CPU to spare, which it did not here.
+The burst's profile after the changes above put about 70% of a handled update in
+`process_update`: the guard's actor query (Person and Programme loaded as ORM objects),
+`/schedule`'s three ORM queries (the current phase, the programme's phases for the
+audience rule, the sessions of the range), rendering and the reply. Changed (branch
+fastpath), each found with pyinstrument / cProfile on the burst:
+
+- the actor carries the programme's `updated_at`, read in the guard's one query: the
+  programme's *stamp* (reading the actor as a Core row instead of ORM objects was tried
+  and reverted: `liaison run` with 10,000 cadres then did not finish a burst of 1,000 in
+  four minutes, against one minute before; the cause is not found yet);
+- the programme's phases, audience rule and sessions are read once per process and
+  stamp (services/schedule.py) and filtered in Python (the range by bisection); the stamp
+  moves whenever the programme row, one of its phases or one of its sessions is written
+  (an ORM `before_flush` hook in storage/models/programme.py), so a reload or an edit
+  shows at the next `/schedule` (tests/test_fastpath.py); `/schedule` sends no statement
+  of its own: 6 → 3 statements per update (BEGIN, take, the actor);
+- Babel's days, clocks and cities are remembered per translator and value, and the
+  navigation keyboard per view, day and language (PTB's objects are frozen).
+
+Measured side by side on the same machine, SQLite, 1,000 cadres, bursts of 1,000, load
+average 3–4.5 from other jobs: the code before (5c10ba2) 99–191 updates/s and 4.2–5.3 ms
+of process CPU per update; with the Core actor query (reverted), 224–466 updates/s and
+1.8–2.3 ms. The code as it stands (ORM actor query), against 5c10ba2 again minutes
+later with the machine quiet (load average 1): 324–370 against 188–195 updates/s, 2.6–3.0
+against 5.0–5.1 ms of CPU per update.
+
+### What is left
+
+What remains per update is the path itself: the unit's BEGIN and commit, `take`, the
+actor's query (four trips to aiosqlite's thread, each a wait for the scheduler on a
+busy machine: most of the wall time above the CPU time), parsing the update and the
+reply's Message (PTB's own, as the bare Application does). Going further would mean
+folding the actor's query into `take` (one statement for the claim and the actor) and
+fewer hand-offs around BEGIN and COMMIT (storage/database.py, bot/inbox.py). On
+PostgreSQL, workers help only as far as the single Python process has CPU to spare.
 """
 
 

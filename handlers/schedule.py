@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from itertools import groupby
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -125,18 +126,22 @@ def _step_buttons(
 
 
 def navigation(result: ScheduleResult, today: date, t: Translator) -> InlineKeyboardMarkup:
+    return _navigation(result.view, result.first_day, today, t)
+
+
+@lru_cache(maxsize=1024)
+def _navigation(view: View, first_day: date, today: date, t: Translator) -> InlineKeyboardMarkup:
+    """Built once per view, day and language: PTB's objects are frozen, so one is shared."""
     rows = []
-    if result.view is View.WEEK:
+    if view is View.WEEK:
         rows.append(
             _step_buttons(
-                "week", result.first_day, timedelta(days=7), t("◀ Previous week"), t("Next week ▶")
+                "week", first_day, timedelta(days=7), t("◀ Previous week"), t("Next week ▶")
             )
         )
-    elif result.view in (View.TODAY, View.DAY):
+    elif view in (View.TODAY, View.DAY):
         rows.append(
-            _step_buttons(
-                "day", result.first_day, timedelta(days=1), t("◀ Previous day"), t("Next day ▶")
-            )
+            _step_buttons("day", first_day, timedelta(days=1), t("◀ Previous day"), t("Next day ▶"))
         )
     rows.append(
         [

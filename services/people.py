@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,10 @@ class Actor:
     # Decides what a cadre gets (services/audience.py).
     status: PersonStatus
     chat_id: int | None = None
+    # The programme's updated_at when the actor was read: it changes whenever the programme,
+    # its phases or its sessions change (storage/models/programme.py), so what is cached per
+    # programme (services/schedule.py) is keyed by it and never served stale.
+    programme_stamp: datetime | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -61,6 +66,7 @@ def actor_from(person: Person, programme: Programme) -> Actor:
         phone=person.phone,
         status=PersonStatus(person.status),
         chat_id=person.telegram_chat_id,
+        programme_stamp=programme.updated_at,
     )
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from liaison.services.audience import audience_rule
+from liaison.services.audience import AudienceRule, PhaseRule, rule_for
 from liaison.services.people import Actor
 from liaison.services.timezones import zone
 from liaison.storage.database import Database
-from liaison.storage.enums import Location, SessionKind
-from liaison.storage.models import Phase, Session
+from liaison.storage.enums import Audience, Location, SessionKind
+from liaison.storage.models import Phase, Programme, Session
 
 
 class View(StrEnum):
@@ -62,21 +65,89 @@ def local_day_bounds(day: date, zone_name: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def _view(row: Session) -> SessionView:
-    return SessionView(
-        row.key,
-        row.kind,
-        row.title_zh,
-        row.title_en,
-        row.starts_at,
-        row.ends_at,
-        row.timezone,
-        row.place,
+@dataclass(frozen=True)
+class _Item:
+    view: SessionView
+    audience: Audience | None
+    phase: PhaseRule | None
+
+
+@dataclass(frozen=True)
+class ProgrammeSchedule:
+    """A programme's phases and sessions as /schedule needs them, read once per stamp."""
+
+    stamp: datetime | None
+    rule: AudienceRule
+    phases: tuple[PhaseView, ...]
+    # Ordered by (starts_at, key), as the query gave them.
+    items: tuple[_Item, ...]
+    starts: tuple[datetime, ...]
+
+
+# Per process, per database: a Database's entries go with it (tests make many).
+_CACHE: WeakKeyDictionary[Database, dict[str, ProgrammeSchedule]] = WeakKeyDictionary()
+
+_STAMP = select(Programme.updated_at).where(Programme.id == bindparam("programme"))
+_PHASES = select(Phase.__table__).where(Phase.__table__.c.programme_id == bindparam("programme"))
+_SESSIONS = (
+    select(
+        Session.__table__.c.key,
+        Session.__table__.c.kind,
+        Session.__table__.c.title_zh,
+        Session.__table__.c.title_en,
+        Session.__table__.c.starts_at,
+        Session.__table__.c.ends_at,
+        Session.__table__.c.timezone,
+        Session.__table__.c.place,
+        Session.__table__.c.audience,
+        Session.__table__.c.phase_id,
+    )
+    .where(Session.__table__.c.programme_id == bindparam("programme"))
+    .order_by(Session.__table__.c.starts_at, Session.__table__.c.key)
+)
+
+
+async def _read_schedule(db: Database, programme_id: str) -> ProgrammeSchedule:
+    async with db.read() as session:
+        # The stamp first: a change committed between these reads leaves newer rows under
+        # an older stamp (read again next time), never older rows under a newer one.
+        stamp = await session.scalar(_STAMP, {"programme": programme_id})
+        programme = await session.get_one(Programme, programme_id)
+        phases = (await session.execute(_PHASES, {"programme": programme_id})).all()
+        rows = (await session.execute(_SESSIONS, {"programme": programme_id})).all()
+    rule = rule_for(programme, phases)  # type: ignore[arg-type]
+    items = []
+    for key, kind, zh, en, starts_at, ends_at, zone_name, place, audience, phase_id in rows:
+        day = starts_at.astimezone(zone(zone_name)).date()
+        items.append(
+            _Item(
+                SessionView(key, kind, zh, en, starts_at, ends_at, zone_name, place),
+                audience,
+                rule.phase(phase_id, day),
+            )
+        )
+    views = tuple(
+        PhaseView(p.key, p.title_zh, p.title_en, p.location, p.starts_on, p.ends_on)
+        for p in sorted(phases, key=lambda p: p.starts_on)
+    )
+    return ProgrammeSchedule(
+        stamp, rule, views, tuple(items), tuple(i.view.starts_at for i in items)
     )
 
 
-async def _sessions(
-    db: Database,
+async def programme_schedule(db: Database, actor: Actor) -> ProgrammeSchedule:
+    """The programme's schedule from the process's cache while the actor's stamp matches it."""
+    cached = _CACHE.get(db, {}).get(actor.programme_id)
+    stamp = actor.programme_stamp
+    if cached is not None and stamp is not None and cached.stamp == stamp:
+        return cached
+    fresh = await _read_schedule(db, actor.programme_id)
+    _CACHE.setdefault(db, {})[actor.programme_id] = fresh
+    return fresh
+
+
+def _sessions(
+    schedule: ProgrammeSchedule,
     actor: Actor,
     start: datetime,
     end: datetime | None,
@@ -88,42 +159,25 @@ async def _sessions(
     Staff see every session; a cadre those the audience rule gives their status. A range
     lists a session once, on the day it starts, so paging never shows it twice.
     """
-    query = (
-        select(Session)
-        .where(Session.programme_id == actor.programme_id)
-        .order_by(Session.starts_at, Session.key)
-    )
     if end is None:
-        query = query.where(Session.ends_at > start)
+        candidates: Iterable[_Item] = (i for i in schedule.items if i.view.ends_at > start)
     else:
-        query = query.where(Session.starts_at >= start, Session.starts_at < end)
-    async with db.read() as session:
-        rule = None if actor.is_staff else await audience_rule(session, actor.programme_id)
-        shown = [
-            _view(row)
-            for row in await session.scalars(query)
-            if rule is None or rule.gets_session(actor.status, row)
-        ]
-    return shown[:limit] if limit is not None else shown
+        low = bisect_left(schedule.starts, start)
+        high = bisect_left(schedule.starts, end, lo=low)
+        candidates = schedule.items[low:high]
+    rule = None if actor.is_staff else schedule.rule
+    shown = []
+    for item in candidates:
+        if rule is None or rule.gets(actor.status, item.audience, item.phase):
+            shown.append(item.view)
+            if limit is not None and len(shown) >= limit:
+                break
+    return shown
 
 
-async def current_phase(db: Database, programme_id: str, today: date) -> PhaseView | None:
-    async with db.read() as session:
-        phase = await session.scalar(
-            select(Phase)
-            .where(
-                Phase.programme_id == programme_id,
-                Phase.starts_on <= today,
-                Phase.ends_on >= today,
-            )
-            .order_by(Phase.starts_on.desc())
-            .limit(1)
-        )
-    if phase is None:
-        return None
-    return PhaseView(
-        phase.key, phase.title_zh, phase.title_en, phase.location, phase.starts_on, phase.ends_on
-    )
+def current_phase(schedule: ProgrammeSchedule, today: date) -> PhaseView | None:
+    holding = [p for p in schedule.phases if p.starts_on <= today <= p.ends_on]
+    return max(holding, key=lambda p: p.starts_on) if holding else None
 
 
 async def schedule_for(
@@ -131,9 +185,10 @@ async def schedule_for(
 ) -> ScheduleResult:
     """Sessions of a local day, a Monday-to-Sunday week, or the next few, in the reader's zone."""
     today = now.astimezone(zone(actor.timezone)).date()
-    phase = await current_phase(db, actor.programme_id, today)
+    schedule = await programme_schedule(db, actor)
+    phase = current_phase(schedule, today)
     if view is View.NEXT:
-        sessions = await _sessions(db, actor, now, None, limit=5)
+        sessions = _sessions(schedule, actor, now, None, limit=5)
         last = sessions[-1].starts_at.astimezone(zone(actor.timezone)).date() if sessions else today
         return ScheduleResult(view, today, last, sessions, phase)
     if view is View.WEEK:
@@ -143,5 +198,5 @@ async def schedule_for(
         first = last = day or today
     start, _ = local_day_bounds(first, actor.timezone)
     _, end = local_day_bounds(last, actor.timezone)
-    sessions = await _sessions(db, actor, start, end)
+    sessions = _sessions(schedule, actor, start, end)
     return ScheduleResult(view, first, last, sessions, phase)

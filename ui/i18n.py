@@ -5,7 +5,7 @@ from __future__ import annotations
 import gettext
 import io
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -74,7 +74,11 @@ def _translations(locale: str) -> gettext.NullTranslations:
 
 
 class Translator:
-    """Texts, numbers, dates and times for one reader's locale."""
+    """Texts, numbers, dates and times for one reader's locale.
+
+    One per locale for the process (``translator``): Babel's formatting of days, clocks
+    and cities is remembered per value, as /schedule shows the same ones to everyone.
+    """
 
     def __init__(self, locale: str) -> None:
         self.locale = locale
@@ -94,20 +98,24 @@ class Translator:
     def number(self, value: float) -> str:
         return str(format_decimal(value, locale=self._babel))
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - translators live as long as the process
     def day(self, value: date) -> str:
         """A date with weekday: "2014年9月2日周二" / "Tue, Sep 2, 2014"."""
         return str(format_skeleton("yMMMEd", value, locale=self._babel))
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - translators live as long as the process
     def short_day(self, value: date) -> str:
         return str(format_skeleton("MMMEd", value, locale=self._babel))
 
     def long_date(self, value: date) -> str:
         return str(format_date(value, format="long", locale=self._babel))
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - translators live as long as the process
     def clock(self, instant: datetime, zone_name: str) -> str:
         """Hours and minutes in a zone: "09:00"."""
         return str(format_datetime(instant, "HH:mm", tzinfo=zone(zone_name), locale=self._babel))
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - translators live as long as the process
     def weekday_clock(self, instant: datetime, zone_name: str) -> str:
         """Weekday and time in a zone: "周二 09:00" / "Tue 09:00"."""
         return str(
@@ -135,6 +143,7 @@ class Translator:
         """A span from now: "3天后" / "in 3 days", "2小时前" / "2 hours ago"."""
         return str(format_timedelta(delta, add_direction=True, locale=self._babel))
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - translators live as long as the process
     def city(self, zone_name: str) -> str:
         """A zone's city name in the reader's language; China's zone reads as Beijing."""
         home = HOME_ZONE_CITY.get(zone_name)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, event, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Session as OrmSession
 
 from liaison.storage.base import Base, BigIntPK, JSONDoc, utcnow
 from liaison.storage.enums import Audience, Location, SessionKind, enum_column
@@ -73,3 +75,26 @@ class Session(Base):
     audience: Mapped[Audience | None] = mapped_column(enum_column(Audience, 16))
 
     phase: Mapped[Phase | None] = relationship()
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _stamp_programmes(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """A programme's updated_at moves whenever one of its phases or sessions is added,
+    changed or deleted, not only when its own row changes.
+
+    What is cached per programme (services/schedule.py) is keyed by this stamp, read with
+    the actor on every update: a programme reloaded or edited is never served stale. Every
+    write to phases and sessions goes through the ORM (services/programmes/loading.py);
+    a Core statement writing them would have to move the stamp itself.
+    """
+    touched = {
+        item.programme_id
+        for item in chain(session.new, session.dirty, session.deleted)
+        if isinstance(item, Phase | Session) and item.programme_id is not None
+    }
+    if touched:
+        session.connection().execute(
+            update(Programme.__table__)  # type: ignore[arg-type]
+            .where(Programme.__table__.c.id.in_(sorted(touched)))
+            .values(updated_at=utcnow())
+        )
