@@ -155,32 +155,3 @@ async def get_awaiting(db: Database, person_id: int) -> dict[str, object] | None
     async with db.read() as session:
         person = await session.get_one(Person, person_id)
         return dict(person.awaiting) if person.awaiting else None
-
-
-@dataclass(frozen=True)
-class MenuRecipient:
-    chat_id: int
-    role: Role
-    locale: str
-
-
-async def menu_recipients(db: Database) -> list[MenuRecipient]:
-    """Everyone enrolled and reachable, with the role and language their menu is set for."""
-    async with db.read() as session:
-        rows = (
-            await session.execute(
-                select(
-                    Person.telegram_chat_id, Person.role, Person.locale, Programme.default_locale
-                )
-                .join(Programme, Programme.id == Person.programme_id)
-                .where(
-                    Person.telegram_chat_id.is_not(None),
-                    Person.unreachable_at.is_(None),
-                    Person.status != PersonStatus.WITHDRAWN,
-                )
-            )
-        ).all()
-    return [
-        MenuRecipient(int(chat_id), role, locale or programme_locale)
-        for chat_id, role, locale, programme_locale in rows
-    ]
