@@ -147,6 +147,8 @@ class InboxProcessor:
         self.concurrency = max(1, concurrency or default_concurrency(db.dialect))
         self.batch = batch
         self._wake = asyncio.Event()
+        # Set once the worker's stop event is: no new update is begun after that.
+        self._stopping = False
         self._drain_lock = asyncio.Lock()
 
     async def accept(self, payloads: Sequence[Mapping[str, Any]]) -> int:
@@ -168,7 +170,7 @@ class InboxProcessor:
         """
         settled = 0
         async with self._drain_lock:
-            while True:
+            while not self._stopping:
                 now = self.clock.now()
                 due = await inbox.runnable(self.db, now, self.batch)
                 if not due:
@@ -182,6 +184,7 @@ class InboxProcessor:
                 settled += sum(state not in (None, InboxState.PENDING) for state in states)
                 if all(state is None for state in states):
                     return settled
+            return settled
 
     async def _handle_all(self, work: Sequence[inbox.Attempt | int]) -> list[InboxState | None]:
         if self.concurrency == 1 or len(work) <= 1:
@@ -200,6 +203,10 @@ class InboxProcessor:
         return [result for result in results if not isinstance(result, BaseException)]
 
     async def _handle_one(self, item: inbox.Attempt | int) -> InboxState | None:
+        if self._stopping:
+            # Shutting down: the update in hand finishes, the rest wait for the next start
+            # (a fresh row's counted attempt is one of ATTEMPT_LIMIT, never a lost update).
+            return None
         if isinstance(item, int):
             return await self.handle(item)
         return await self.handle_attempt(item)
@@ -268,6 +275,14 @@ class InboxProcessor:
 
     async def run(self, stop: asyncio.Event) -> None:
         """The worker: drains, then sleeps until woken or RETRY_INTERVAL passed."""
+        stopping = asyncio.create_task(stop.wait())
+        stopping.add_done_callback(lambda _: setattr(self, "_stopping", True))
+        try:
+            await self._work(stop)
+        finally:
+            stopping.cancel()
+
+    async def _work(self, stop: asyncio.Event) -> None:
         outage = 0
         while not stop.is_set():
             self._wake.clear()

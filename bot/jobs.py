@@ -74,7 +74,9 @@ def send_tick(sender: OutboxSender) -> Any:
         then it only leaves the loop's heartbeat and moves broadcasts' progress on."""
 
         async def work() -> None:
-            if sender.running:
+            if sender.running or sender.finished:
+                # The loop sends (or has stopped for shutdown: a run_once here would drain
+                # every due row before the process could end).
                 settled = sender.take_activity()
                 if sender.error is not None:
                     raise sender.error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import defaultdict
@@ -19,6 +20,10 @@ from liaison.ui.i18n import N_, Translator, translator
 log = logging.getLogger(__name__)
 # Menus set at start are recorded in batches: a stop loses at most this many records.
 RECORD_EVERY = 100
+# The start-up pass sets at most this many menus a second: replies share the rate limiter
+# with it, and after an upgrade it may have every enrolled person's menu to set (10,000
+# at 25/s would hold replies back for minutes; at 5/s they keep four fifths of the budget).
+MENUS_PER_SECOND = 5.0
 
 # (command, description) in the order shown; descriptions are translated per reader.
 GUEST = [
@@ -145,6 +150,8 @@ async def set_all_menus(bot: Bot, db: Database, default_locale: str) -> None:
         log.info("setting %s command menu(s) that changed", len(stale))
     done: dict[tuple[Role, str], list[int]] = defaultdict(list)
     for index, menu in enumerate(stale, start=1):
+        if index > 1:
+            await asyncio.sleep(1 / MENUS_PER_SECOND)
         if await set_menu_for_chat(bot, menu.chat_id, menu.role, menu.locale):
             done[(menu.role, menu.locale)].append(menu.person_id)
         if index % RECORD_EVERY == 0 or index == len(stale):

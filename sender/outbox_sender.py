@@ -188,6 +188,8 @@ class OutboxSender:
         self.paused_until: datetime | None = None
         self.recorder = Recorder(self._write, db)
         self.running = False
+        # The loop ran and ended (shutdown): the send tick must not take over its work.
+        self.finished = False
         # The last pass's error while ``run`` loops (the send tick reports it), and what
         # was settled since the tick last looked (a broadcast's progress follows it).
         self.error: BaseException | None = None
@@ -236,6 +238,7 @@ class OutboxSender:
         finally:
             unsubscribe()
             self.running = False
+            self.finished = True
 
     def wake(self) -> None:
         """Rows were enqueued in this process: look now, not at the next poll."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -211,3 +212,29 @@ async def test_a_row_killing_the_process_in_every_try_fails_after_the_attempt_li
     assert (failed.state, failed.attempts) == (InboxState.FAILED, inbox.ATTEMPT_LIMIT + 1)
     await h.app.bot_data.inbox.drain()
     assert len(h.texts(ZHANG)) == before  # never handled
+
+
+async def test_a_stopping_worker_finishes_the_update_in_hand_and_begins_no_other(
+    harness: Harness,
+) -> None:
+    """SIGTERM with a backlog: the process must end now, not after the backlog (it waits)."""
+    h = harness
+    await h.enrol(ZHANG)
+    await h.enrol(LI)
+    stop = asyncio.Event()
+    handled: list[int] = []
+
+    async def slow(update: Update, context: Any) -> None:
+        handled.append(update.update_id)
+        stop.set()  # the signal arrives while the first update is in hand
+        await asyncio.sleep(0)
+
+    h.app.add_handler(CommandHandler("slow", slow), group=1)
+    backlog = [h.updates.command(person, "/slow") for person in (ZHANG, LI) for _ in range(3)]
+    worker = h.app.bot_data.inbox
+    await worker.accept([u.to_dict() for u in backlog])
+    await asyncio.wait_for(worker.run(stop), timeout=30)
+    assert handled == [backlog[0].update_id]
+    states = [(await row(h, u.update_id)).state for u in backlog]
+    assert states[0] is InboxState.DONE
+    assert set(states[1:]) == {InboxState.PENDING}  # handled at the next start

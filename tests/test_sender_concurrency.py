@@ -334,3 +334,19 @@ async def test_deliveries_are_recorded_in_batches_not_one_transaction_each(
     outcome_writes = [many for statement, many in updates if "chat_id=" in statement]
     assert outcome_writes == [True]
     assert len(updates) < 30  # the claims: never one per row
+
+
+async def test_once_the_loop_stopped_for_shutdown_the_send_tick_does_not_drain_the_backlog(
+    harness: Harness,
+) -> None:
+    """A tick still running at shutdown would otherwise send every due row first."""
+    people = await make_people(harness.db, 3)
+    sender = harness.app.bot_data.sender
+    stop = asyncio.Event()
+    stop.set()
+    await sender.run(stop)  # the loop ran and ended, as at SIGTERM
+    await fan_out(harness.db, people)
+    calls = len(harness.request.calls)
+    await send_tick(sender)(BotContext(harness.app))
+    assert len(harness.request.calls) == calls
+    assert await states(harness.db) == Counter({OutboxState.PENDING: 3})
