@@ -8,7 +8,7 @@ What it measures, on SQLite in a temporary folder:
 - the event loop's worst delay while both are built (a 50 ms ticker): what the bot's
   other users would feel.
 
-Run: .venv/bin/python benchmarks/exports.py  (prints its numbers; nothing is written)
+Run: .venv/bin/python -m benchmarks.exports  (prints its numbers; nothing is written)
 """
 
 from __future__ import annotations

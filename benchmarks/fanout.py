@@ -12,9 +12,9 @@ due time and the first and the last send (targets: first ≤ 2 s, last ≤ N / r
 
 Targets: ≥ 0.97 of the limit without 429s, ≥ 0.90 with them.
 
-Run: .venv/bin/python benchmarks/fanout.py            (writes its section of docs/benchmarks.md)
-     .venv/bin/python benchmarks/fanout.py --quick    (N = 40, fast: correctness only)
-     .venv/bin/python benchmarks/fanout.py --profile  (pyinstrument over one SQLite run)
+Run: .venv/bin/python -m benchmarks.fanout            (writes its section of docs/benchmarks.md)
+     .venv/bin/python -m benchmarks.fanout --quick    (N = 40, fast: correctness only)
+     .venv/bin/python -m benchmarks.fanout --profile  (pyinstrument over one SQLite run)
 """
 
 from __future__ import annotations
@@ -25,13 +25,10 @@ import json
 import os
 import platform
 import random
-import re
-import secrets
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -39,10 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from telegram.request import RequestData
 
+from benchmarks.common import own_database, reachable, replace_section
 from liaison.bot.application import build_application
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, RecordingRequest
 from liaison.bot.settings import SendingSettings, Settings
@@ -284,35 +280,6 @@ async def scenario(
     return result
 
 
-@asynccontextmanager
-async def own_database(server_url: str) -> AsyncIterator[str]:
-    """A database of the benchmark's own on the server, dropped afterwards."""
-    name = f"liaison_t_bench_{secrets.token_hex(4)}"
-    maintenance = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with maintenance.connect() as connection:
-            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with maintenance.connect() as connection:
-                await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await maintenance.dispose()
-
-
-async def reachable(url: str) -> bool:
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("select 1"))
-        return True
-    except Exception:
-        return False
-    finally:
-        await engine.dispose()
-
-
 async def run_quick(data_dir: Path, url: str | None = None) -> list[Result]:
     """N = 40 through the real loop, fast (a high rate, a short latency), with and without
     429s: for the test suite, which checks correctness only."""
@@ -370,14 +337,7 @@ def table(results: list[Result]) -> list[str]:
 
 
 def write_section(lines: list[str]) -> None:
-    section = "\n".join([START, "## Fan-out", "", *lines, END])
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: section, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(updated, encoding="utf-8")
+    replace_section("\n".join([START, "## Fan-out", "", *lines, END]), START, END, DOC)
 
 
 async def main() -> int:

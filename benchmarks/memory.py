@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from benchmarks.common import replace_section
 from benchmarks.updates import fresh
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN
 from liaison.storage.models import OutboxMessage, SurveyRun
@@ -194,14 +195,8 @@ async def _traced(
 
 
 def write_section(body: str) -> None:
-    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
     section = f"{START}\n## Memory of the bot process (`benchmarks/memory.py`)\n\n{body}\n{END}"
-    if START in doc and END in doc:
-        before, rest = doc.split(START, 1)
-        doc = before + section + rest.split(END, 1)[1]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(doc, encoding="utf-8")
+    replace_section(section, START, END, DOC)
 
 
 NOTES = """

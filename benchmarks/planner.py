@@ -9,8 +9,8 @@ New York: one big programme is the hardest case for the planner (every check-in 
 the cohort at the same instant, every escalation for the same organizers), and the
 statement count per programme is what the statement test holds constant.
 
-Run: .venv/bin/python benchmarks/planner.py            (writes its section of docs/benchmarks.md)
-     .venv/bin/python benchmarks/planner.py --quick    (small N, SQLite, correctness only)
+Run: .venv/bin/python -m benchmarks.planner            (writes its section of docs/benchmarks.md)
+     .venv/bin/python -m benchmarks.planner --quick    (small N, SQLite, correctness only)
 """
 
 from __future__ import annotations
@@ -20,20 +20,18 @@ import asyncio
 import os
 import platform
 import resource
-import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, insert, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks.common import own_database, reachable, replace_section
 from liaison.services.digest import build_digest
 from liaison.services.planning import plan_all
 from liaison.services.programmes.loading import load_programme
@@ -265,35 +263,6 @@ def problems(result: Result) -> list[str]:
     ]
 
 
-@asynccontextmanager
-async def own_database(server_url: str) -> AsyncIterator[str]:
-    """A database of the benchmark's own on the server, dropped afterwards."""
-    name = f"liaison_t_bench_{secrets.token_hex(4)}"
-    maintenance = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with maintenance.connect() as connection:
-            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with maintenance.connect() as connection:
-                await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await maintenance.dispose()
-
-
-async def reachable(url: str) -> bool:
-    db = Database.from_url(url)
-    try:
-        async with db.engine.connect() as connection:
-            await connection.execute(text("select 1"))
-        return True
-    except Exception:
-        return False
-    finally:
-        await db.dispose()
-
-
 async def run_all(sizes: tuple[int, ...], postgres: bool) -> list[Result]:
     results: list[Result] = []
     async with AsyncExitStack() as stack:
@@ -361,14 +330,7 @@ def section(results: list[Result], rss_mb: float, verdict: str) -> str:
 
 def write_section(body: str, doc: Path = DOC) -> None:
     """Replaces the planner's section of docs/benchmarks.md, leaving the rest as it is."""
-    current = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        updated = head + body + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + body + "\n"
-    doc.write_text(updated, encoding="utf-8")
+    replace_section(body, START, END, doc)
 
 
 def verdict_of(results: list[Result]) -> str:

@@ -1,6 +1,6 @@
 """Start to ready: `liaison run` from exec to its first getUpdates, and the menus it sets.
 
-    .venv/bin/python benchmarks/startup.py [--runs 3] [--cadres 100 10000]
+    .venv/bin/python -m benchmarks.startup [--runs 3] [--cadres 100 10000]
         [--before DIR] [--no-write]
 
 Each run starts `liaison run` (this checkout's console script) against the fake Bot API
@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 
+from benchmarks.common import replace_section
 from liaison.bot.sandbox.fake_bot_api import FakeBotApi
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN
 from liaison.services.programmes.loading import load_programme
@@ -231,14 +232,7 @@ def table(cases: list[Case], runs: int) -> str:
 
 
 def write_section(body: str) -> None:
-    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    section = f"{START}\n## Start to ready\n\n{body}\n{NOTES}{END}"
-    if START in doc and END in doc:
-        before, rest = doc.split(START, 1)
-        doc = before + section + rest.split(END, 1)[1]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(doc, encoding="utf-8")
+    replace_section(f"{START}\n## Start to ready\n\n{body}\n{NOTES}{END}", START, END, DOC)
 
 
 async def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,8 @@ same transport in the same run. Measured on SQLite and PostgreSQL (a database of
   getUpdates (target < 1 s);
 - memory: peak RSS of that process with 10,000 cadres after a burst (target < 150 MB).
 
-Run: .venv/bin/python benchmarks/updates.py           (writes its section of docs/benchmarks.md)
-     .venv/bin/python benchmarks/updates.py --quick   (correctness only: every update handled
+Run: .venv/bin/python -m benchmarks.updates           (writes its section of docs/benchmarks.md)
+     .venv/bin/python -m benchmarks.updates --quick   (correctness only: every update handled
                                                        once, every reply sent once, per-user order)
 """
 
@@ -29,22 +29,18 @@ import contextlib
 import os
 import platform
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -54,6 +50,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from benchmarks.common import own_database, reachable, replace_section
 from liaison.bot.application import build_application
 from liaison.bot.sandbox.fake_telegram import FAKE_TOKEN, Call, RecordingRequest
 from liaison.bot.settings import Settings
@@ -570,34 +567,6 @@ def current_rss_mb(pid: int) -> float:
 
 
 # Running and reporting ------------------------------------------------------------------------
-@asynccontextmanager
-async def own_database(server_url: str) -> AsyncIterator[str]:
-    name = f"liaison_t_bench_{secrets.token_hex(4)}"
-    maintenance = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with maintenance.connect() as connection:
-            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with maintenance.connect() as connection:
-                await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await maintenance.dispose()
-
-
-async def reachable(url: str) -> bool:
-    db = Database.from_url(url)
-    try:
-        async with db.engine.connect() as connection:
-            await connection.execute(text("select 1"))
-        return True
-    except Exception:
-        return False
-    finally:
-        await db.dispose()
-
-
 def table(
     results: list[Result],
     ready: float | None,
@@ -643,15 +612,8 @@ def table(
 
 
 def write_section(body: str) -> None:
-    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
     section = f"{START}\n## Incoming updates\n\n{body}\n{NOTES}{END}"
-    if START in doc and END in doc:
-        before, rest = doc.split(START, 1)
-        after = rest.split(END, 1)[1]
-        doc = before + section + after
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(doc, encoding="utf-8")
+    replace_section(section, START, END, DOC)
 
 
 async def main(argv: list[str] | None = None) -> int:
