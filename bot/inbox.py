@@ -147,8 +147,8 @@ class InboxProcessor:
         self.concurrency = max(1, concurrency or default_concurrency(db.dialect))
         self.batch = batch
         self._wake = asyncio.Event()
-        # Set once the worker's stop event is: no new update is begun after that.
-        self._stopping = False
+        # The running worker's stop event: once set, no new update is begun.
+        self._stop: asyncio.Event | None = None
         self._drain_lock = asyncio.Lock()
 
     async def accept(self, payloads: Sequence[Mapping[str, Any]]) -> int:
@@ -170,7 +170,7 @@ class InboxProcessor:
         """
         settled = 0
         async with self._drain_lock:
-            while not self._stopping:
+            while not self._stopping():
                 now = self.clock.now()
                 due = await inbox.runnable(self.db, now, self.batch)
                 if not due:
@@ -203,7 +203,7 @@ class InboxProcessor:
         return [result for result in results if not isinstance(result, BaseException)]
 
     async def _handle_one(self, item: inbox.Attempt | int) -> InboxState | None:
-        if self._stopping:
+        if self._stopping():
             # Shutting down: the update in hand finishes, the rest wait for the next start
             # (a fresh row's counted attempt is one of ATTEMPT_LIMIT, never a lost update).
             return None
@@ -275,12 +275,14 @@ class InboxProcessor:
 
     async def run(self, stop: asyncio.Event) -> None:
         """The worker: drains, then sleeps until woken or RETRY_INTERVAL passed."""
-        stopping = asyncio.create_task(stop.wait())
-        stopping.add_done_callback(lambda _: setattr(self, "_stopping", True))
+        self._stop = stop
         try:
             await self._work(stop)
         finally:
-            stopping.cancel()
+            self._stop = None
+
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
 
     async def _work(self, stop: asyncio.Event) -> None:
         outage = 0

@@ -6,13 +6,11 @@ attachment) until Confirm or Cancel. Recipients press "Got it" under the notice.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from liaison.handlers.access import organizer_only
-from liaison.handlers.replies import reply
+from liaison.handlers.replies import reply, show_in_place
 from liaison.services.broadcasts import compose
 from liaison.services.broadcasts.compose import Audience
 from liaison.services.broadcasts.delivery import acknowledge, recent
@@ -46,16 +44,6 @@ async def on_broadcasts(update: Update, context: BotContext) -> None:
     await reply(update, listing(found, actor.timezone, context.t))
 
 
-async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
-
-
 @organizer_only
 async def on_button(update: Update, context: BotContext) -> None:
     """Audience, phase, zone, "Got it" toggle, Confirm and Cancel."""
@@ -74,22 +62,22 @@ async def on_button(update: Update, context: BotContext) -> None:
                 db, actor, bid, Audience(KINDS[button.value]), now
             )
             await query.answer()
-            await _edit(update, *preview(draft, t))
+            await show_in_place(update, *preview(draft, t))
         elif button.action == "a" and button.value == "p":
             await compose.draft_view(db, actor, bid, now)
             phases, _ = await compose.audience_options(db, actor)
             await query.answer()
-            await _edit(update, *phase_menu(bid, phases, t))
+            await show_in_place(update, *phase_menu(bid, phases, t))
         elif button.action == "a" and button.value == "z":
             await compose.draft_view(db, actor, bid, now)
             _, zones = await compose.audience_options(db, actor)
             await query.answer()
-            await _edit(update, *zone_menu(bid, zones, t))
+            await show_in_place(update, *zone_menu(bid, zones, t))
         elif button.action == "a" and button.value == "n":
             await compose.draft_view(db, actor, bid, now)
             await set_awaiting(db, actor.person_id, {"broadcast": bid, "names": True})
             await query.answer()
-            await _edit(
+            await show_in_place(
                 update,
                 t("Send the names, separated by commas (for example: 王思远, 李晓雯)."),
                 None,
@@ -98,7 +86,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             audience = Audience(AudienceKind.PHASE, int(button.value))
             draft = await compose.choose_audience(db, actor, bid, audience, now)
             await query.answer()
-            await _edit(update, *preview(draft, t))
+            await show_in_place(update, *preview(draft, t))
         elif button.action == "z" and button.value.isdigit():
             _, zones = await compose.audience_options(db, actor)
             if int(button.value) >= len(zones):
@@ -106,11 +94,11 @@ async def on_button(update: Update, context: BotContext) -> None:
             audience = Audience(AudienceKind.ZONE, zones[int(button.value)])
             draft = await compose.choose_audience(db, actor, bid, audience, now)
             await query.answer()
-            await _edit(update, *preview(draft, t))
+            await show_in_place(update, *preview(draft, t))
         elif button.action == "k":
             draft = await compose.toggle_ack(db, actor, bid, now)
             await query.answer()
-            await _edit(update, *preview(draft, t))
+            await show_in_place(update, *preview(draft, t))
         elif button.action == "y":
             message = query.message
             draft = await compose.confirm(
@@ -123,11 +111,11 @@ async def on_button(update: Update, context: BotContext) -> None:
             )
             await query.answer()
             sending = t("📢 Sending to {count}…").format(count=draft.recipients)
-            await _edit(update, sending, None)
+            await show_in_place(update, sending, None)
         elif button.action == "x":
             await compose.cancel(db, actor, bid)
             await query.answer()
-            await _edit(update, t("Broadcast cancelled; nothing was sent."), None)
+            await show_in_place(update, t("Broadcast cancelled; nothing was sent."), None)
         else:
             raise BadCallback(query.data or "")
     except BadCallback:

@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from liaison.handlers.access import staff_only
-from liaison.handlers.replies import reply
+from liaison.handlers.replies import reply, show_in_place
 from liaison.services.cohort import cohort_overview
 from liaison.services.dossier import dossier, people_named
 from liaison.services.errors import DomainError
@@ -58,11 +56,7 @@ async def on_cohort_page(update: Update, context: BotContext) -> None:
         return
     text, keyboard = cohort_page(standings, page, context.clock.now(), t)
     await query.answer()
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
+    await show_in_place(update, text, keyboard)
 
 
 async def _show(update: Update, context: BotContext, person_id: int) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from liaison.ui.text import split_html
 
@@ -29,3 +30,23 @@ async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
             **(kwargs if last else {}),
         )
     return sent
+
+
+async def show_in_place(
+    update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Shows the next screen in place of the message whose button was pressed.
+
+    A text too long for one message is sent afresh, in several; a double tap asks for the
+    same screen again, an edit Telegram refuses as "not modified", which is no error.
+    """
+    query = update.callback_query
+    assert query is not None
+    if len(split_html(text)) > 1:
+        await reply(update, text, reply_markup=keyboard)
+        return
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram import Message, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from liaison.handlers.access import organizer_only
-from liaison.handlers.replies import reply
+from liaison.handlers.replies import reply, show_in_place
 from liaison.services.dates import looks_like_day, parse_clock, parse_day
 from liaison.services.errors import DomainError, InvalidDate
 from liaison.services.files.archive import MAX_DOWNLOAD_BYTES, Incoming
@@ -44,16 +43,6 @@ async def on_review(update: Update, context: BotContext) -> None:
         return
     text, keyboard = queue_message(queue, actor, context.t)
     await reply(update, text, reply_markup=keyboard)
-
-
-async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
 
 
 async def _send_files(update: Update, context: BotContext, view: ReviewView) -> None:
@@ -97,7 +86,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         if button.action == "f":
             queue = await review_queue(db, actor, now, assignment_id=sid)
             await query.answer()
-            await _edit(update, *queue_message(queue, actor, t))
+            await show_in_place(update, *queue_message(queue, actor, t))
         elif button.action == "o":
             view = await reviews.claim(db, actor, sid, now)
             await query.answer()
@@ -107,20 +96,20 @@ async def on_button(update: Update, context: BotContext) -> None:
         elif button.action == "s":
             view = await reviews.score(db, actor, sid, button.a, button.b, now)
             await query.answer()
-            await _edit(update, *card(view, t))
+            await show_in_place(update, *card(view, t))
         elif button.action == "k":
             view = await reviews.view(db, actor, sid, now)
             await query.answer()
-            await _edit(update, *card(view, t, criterion=button.a))
+            await show_in_place(update, *card(view, t, criterion=button.a))
         elif button.action == "a":
             decided = await reviews.decide(db, actor, sid, ReviewDecision.ACCEPTED, now)
             await query.answer()
-            await _edit(update, decided_text(decided.view, actor, t), None)
+            await show_in_place(update, decided_text(decided.view, actor, t), None)
         elif button.action == "r":
             view = await reviews.view(db, actor, sid, now)
             await set_awaiting(db, actor.person_id, {"review": sid, "due": True})
             await query.answer()
-            await _edit(update, *card(view, t, asking_due=True))
+            await show_in_place(update, *card(view, t, asking_due=True))
         elif button.action == "d":
             decided = await reviews.decide(
                 db,
@@ -131,11 +120,13 @@ async def on_button(update: Update, context: BotContext) -> None:
                 RevisionDue(in_days=min(max(button.a, 1), 60)),
             )
             await query.answer()
-            await _edit(update, decided_text(decided.view, actor, t), None)
+            await show_in_place(update, decided_text(decided.view, actor, t), None)
         else:
             await reviews.release(db, actor, sid, now)
             await query.answer()
-            await _edit(update, t("Left for later: another organizer may take it now."), None)
+            await show_in_place(
+                update, t("Left for later: another organizer may take it now."), None
+            )
     except DomainError as error:
         await query.answer(error_text(error, t), show_alert=True)
 

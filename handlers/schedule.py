@@ -7,11 +7,9 @@ from functools import lru_cache
 from itertools import groupby
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from liaison.handlers.replies import reply
+from liaison.handlers.replies import reply, show_in_place
 from liaison.services.dates import parse_day
 from liaison.services.errors import DateProblem, InvalidDate
 from liaison.services.people import Actor
@@ -22,7 +20,7 @@ from liaison.ui.callbacks import BadCallback, ScheduleButton, pattern
 from liaison.ui.context import BotContext
 from liaison.ui.errors import error_text
 from liaison.ui.i18n import Translator
-from liaison.ui.text import escape, split_html
+from liaison.ui.text import escape
 
 VIEW_WORDS = {
     "today": View.TODAY,
@@ -215,16 +213,7 @@ async def on_schedule_button(update: Update, context: BotContext) -> None:
     text = render_schedule(result, actor, context.t)
     keyboard = navigation(result, today, context.t)
     await query.answer()
-    if len(split_html(text)) > 1:
-        # Too long to edit into one message: send it afresh, in several parts.
-        await reply(update, text, reply_markup=keyboard)
-        return
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except BadRequest as exc:
-        # A double tap asks for the same content again; Telegram refuses that edit.
-        if "not modified" not in str(exc).lower():
-            raise
+    await show_in_place(update, text, keyboard)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

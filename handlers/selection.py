@@ -7,12 +7,10 @@ database (services/selection/decisions.py), so the buttons work after a restart.
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from liaison.handlers.access import organizer_only, staff_only
-from liaison.handlers.replies import reply
+from liaison.handlers.replies import reply, show_in_place
 from liaison.services.errors import DomainError
 from liaison.services.selection.decisions import (
     Card,
@@ -37,7 +35,6 @@ from liaison.ui.selection import (
     render_recorded,
     render_summary,
 )
-from liaison.ui.text import split_html
 
 
 def _screen(shown: Card | Summary, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
@@ -94,21 +91,6 @@ async def on_select(update: Update, context: BotContext) -> None:
     await reply(update, text, reply_markup=keyboard)
 
 
-async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
-    """Shows the walk's next screen in place of the last one."""
-    query = update.callback_query
-    assert query is not None
-    if len(split_html(text)) > 1:
-        await reply(update, text, reply_markup=keyboard)
-        return
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except BadRequest as exc:
-        # A double tap asks for the same screen again; Telegram refuses that edit.
-        if "not modified" not in str(exc).lower():
-            raise
-
-
 @organizer_only
 async def on_selection_button(update: Update, context: BotContext) -> None:
     """Select / Not select, Previous / Next, Summary, Confirm and Cancel in the walk."""
@@ -126,27 +108,27 @@ async def on_selection_button(update: Update, context: BotContext) -> None:
             decision = PersonStatus.SELECTED if button.action == "y" else PersonStatus.NOT_SELECTED
             shown = await mark(context.db, actor, button.id, decision, now)
             await query.answer()
-            await _edit(update, *_screen(shown, t))
+            await show_in_place(update, *_screen(shown, t))
         elif button.action == "v":
             card = await open_walk(context.db, actor, person_id=button.id)
             await query.answer()
             if card is None:
-                await _edit(
+                await show_in_place(
                     update, t("There is nobody to select: no candidates are on the roster.")
                 )
             else:
-                await _edit(update, *render_card(card, t))
+                await show_in_place(update, *render_card(card, t))
         elif button.action == "s":
             await query.answer()
-            await _edit(update, *render_summary(await summary(context.db, actor), t))
+            await show_in_place(update, *render_summary(await summary(context.db, actor), t))
         elif button.action == "c":
             confirmed = await confirm(context.db, actor, now)
             await query.answer(t("Selection confirmed."))
-            await _edit(update, render_confirmed(confirmed, now, actor.timezone, t))
+            await show_in_place(update, render_confirmed(confirmed, now, actor.timezone, t))
         else:
             dropped = await cancel(context.db, actor)
             await query.answer()
-            await _edit(
+            await show_in_place(
                 update,
                 t("Selection closed; nothing changed. Unconfirmed marks dropped: {count}.").format(
                     count=dropped
